@@ -1,0 +1,41 @@
+import type { AwsSettings } from "../services.js";
+
+/** A plugin's block in the pipeline file: `type` plus the plugin's own options. */
+export interface PluginConfig {
+  type: string;
+  aws?: AwsSettings;
+  [option: string]: unknown;
+}
+
+export interface RouteConfig {
+  name: string;
+  match: PluginConfig;
+  /** Names of sinks of the same pipeline. */
+  to: string[];
+}
+
+export interface PipelineConfig {
+  name: string;
+  aws?: AwsSettings;
+  source: PluginConfig;
+  decoder: PluginConfig;
+  routes: RouteConfig[];
+  sinks: Record<string, PluginConfig>;
+}
+
+/** The whole pipeline file, after interpolation and validation. */
+export interface PipelineFile {
+  aws?: AwsSettings;
+  /** Module specifiers (relative to the file, or package names) exporting more plugins. */
+  plugins?: string[];
+  pipelines: PipelineConfig[];
+}
+
+/** A validated file and where it came from. */
+export interface LoadedPipelineFile {
+  /** Absolute path, or `<inline>`. */
+  readonly path: string;
+  /** Directory that relative paths in the file resolve against. */
+  readonly baseDir: string;
+  readonly config: PipelineFile;
+}

@@ -1,0 +1,95 @@
+/**
+ * The four contracts of a pipeline: Source → Decoder → Matcher → Sink, and the Envelope
+ * that carries one unit of work (one SQS message) from receive to ack.
+ */
+
+/** A CloudTrail record, as CloudTrail wrote it. Only the fields the router reads are typed. */
+export interface TrailRecord {
+  eventID?: string;
+  eventName?: string;
+  eventSource?: string;
+  eventTime?: string;
+  awsRegion?: string;
+  recipientAccountId?: string;
+  [field: string]: unknown;
+}
+
+/** Where an object lives in S3. */
+export interface ObjectLocation {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/** An object announced by a notification, fetched and ready to decode. */
+export interface SourceObject extends ObjectLocation {
+  readonly body: Uint8Array;
+}
+
+/**
+ * One unit of work, acknowledged as a whole. For the SQS source: one message, which may
+ * announce several objects. The runtime calls exactly one of `ack` or `nack`.
+ */
+export interface Envelope {
+  /** The message id, for logs and errors. */
+  readonly id: string;
+  /** How many times the message has been received (ApproximateReceiveCount); 1 the first time. */
+  readonly receiveCount: number;
+  /**
+   * The announced objects, fetched one by one as the iterator is pulled. Throws a typed
+   * TrailrouterError (NotificationError, ObjectFetchError, ...) when the message cannot be
+   * understood or an object cannot be read; the runtime then nacks the envelope.
+   */
+  objects(): AsyncIterable<SourceObject>;
+  /** Every routed record reached every sink: remove the message for good. */
+  ack(): Promise<void>;
+  /** Processing failed: give the message back for redelivery (or the queue's redrive policy). */
+  nack(error: Error): Promise<void>;
+  /** Push the visibility deadline `seconds` from now, for work that outlives it. */
+  extend?(seconds: number): Promise<void>;
+}
+
+export interface ReceiveOptions {
+  /** Stop receiving when aborted (shutdown). Envelopes already handed out stay valid. */
+  readonly signal: AbortSignal;
+  /** End the iteration once the source has nothing new to give (the queue answered empty). */
+  readonly once: boolean;
+}
+
+export interface Source {
+  /**
+   * Envelopes as they arrive. The source bounds how many it has handed out and not yet seen
+   * settled (ack/nack): the runtime may process every envelope it gets concurrently.
+   */
+  receive(options: ReceiveOptions): AsyncIterable<Envelope>;
+  close(): Promise<void>;
+}
+
+export interface Decoder {
+  /** The records of one object. Throws a DecodeError (with bucket and key) for bad content. */
+  decode(object: SourceObject): Iterable<TrailRecord> | AsyncIterable<TrailRecord>;
+}
+
+export interface Matcher {
+  matches(record: TrailRecord): boolean;
+}
+
+/** One record a sink could not deliver, and why. */
+export interface FailedDelivery {
+  readonly record: TrailRecord;
+  readonly error: Error;
+}
+
+/** What happened to a `deliver` call: every record not listed in `failed` was delivered. */
+export interface DeliveryResult {
+  readonly delivered: number;
+  readonly failed: readonly FailedDelivery[];
+}
+
+export interface Sink {
+  /**
+   * Deliver the records (batching, size limits and per-entry retries are the sink's job).
+   * Never throws for a record-level failure: it is listed in the result instead.
+   */
+  deliver(records: readonly TrailRecord[]): Promise<DeliveryResult>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,83 @@
+import type { DependencyContainer } from "tsyringe";
+import type { Decoder, Matcher, Sink, Source } from "./interfaces.js";
+import type { AwsClientFactory, Clock, Logger, PipelineMetrics } from "./services.js";
+
+/** What each kind of plugin creates. */
+export interface PluginKinds {
+  source: Source;
+  decoder: Decoder;
+  matcher: Matcher;
+  sink: Sink;
+}
+export type PluginKind = keyof PluginKinds;
+export const PLUGIN_KINDS: readonly PluginKind[] = ["source", "decoder", "matcher", "sink"];
+
+/** A JSON Schema (draft-07 as ajv reads it). Kept loose: plugin authors write plain objects. */
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * The object schema of a plugin's options. The core adds `type` (the discriminator) itself;
+ * list every other option under `properties`, and set `additionalProperties: false` so a typo
+ * in a pipeline file is an error with its path.
+ */
+export interface PluginSchema extends JsonSchema {
+  type: "object";
+  properties: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean;
+}
+
+/** Everything a plugin instance may use, scoped to one pipeline. */
+export interface PluginContext {
+  /** The pipeline this instance belongs to. */
+  readonly pipeline: string;
+  /** The instance's name in the file: the sink's key, the route's name, `source`, `decoder`. */
+  readonly name: string;
+  /** The pipeline's child container: resolve more services from it (see TOKENS). */
+  readonly container: DependencyContainer;
+  readonly logger: Logger;
+  readonly metrics: PipelineMetrics;
+  readonly clock: Clock;
+  /** AWS clients configured with the file's, the pipeline's and this plugin's `aws` settings. */
+  readonly aws: AwsClientFactory;
+  /** Directory of the pipeline file, for options that name files. */
+  readonly baseDir: string;
+}
+
+/**
+ * A plugin is a value: a kind, a type name (the `type:` in the pipeline file), the schema of
+ * its options, and a constructor.
+ */
+export interface Plugin<K extends PluginKind = PluginKind, Config = Record<string, unknown>> {
+  readonly kind: K;
+  readonly type: string;
+  readonly description?: string;
+  readonly schema: PluginSchema;
+  /**
+   * Checks the schema cannot express (an event pattern's grammar, say), run when the file is
+   * loaded. Paths are relative to the plugin's block, e.g. `pattern.detail.eventName`.
+   */
+  validate?(config: Config & { type: string }): readonly { path: string; message: string }[];
+  create(config: Config & { type: string }, context: PluginContext): PluginKinds[K] | Promise<PluginKinds[K]>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a plugin of any config shape
+export type AnyPlugin = Plugin<PluginKind, any>;
+
+/** Identity helper that type-checks a plugin value. */
+export function definePlugin<K extends PluginKind, Config>(plugin: Plugin<K, Config>): Plugin<K, Config> {
+  return plugin;
+}
+
+/** The `aws` override block a plugin may accept; add it to the plugin's `properties`. */
+export const awsSettingsSchema: JsonSchema = {
+  type: "object",
+  description: "AWS client settings for this plugin, over the pipeline's and the file's",
+  properties: {
+    region: { type: "string", minLength: 1 },
+    endpoint: { type: "string", format: "uri" },
+    forcePathStyle: { type: "boolean" },
+    maxAttempts: { type: "integer", minimum: 1, maximum: 20 },
+  },
+  additionalProperties: false,
+};

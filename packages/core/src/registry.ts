@@ -1,0 +1,109 @@
+/**
+ * The plugin registry: every known plugin, kept in a tsyringe container under one token.
+ * Pipelines resolve their plugins from child containers of it, so a plugin module loaded for
+ * one file does not leak into another registry.
+ */
+import "reflect-metadata";
+import { pathToFileURL } from "node:url";
+import path from "node:path";
+import { container as rootContainer, type DependencyContainer } from "tsyringe";
+import { PluginError } from "./errors.js";
+import { type AnyPlugin, PLUGIN_KINDS, type PluginKind } from "./plugin.js";
+import { TOKENS } from "./services.js";
+
+export class PluginRegistry {
+  readonly container: DependencyContainer;
+
+  constructor(plugins: readonly AnyPlugin[] = [], parent: DependencyContainer = rootContainer) {
+    this.container = parent.createChildContainer();
+    for (const plugin of plugins) this.register(plugin);
+  }
+
+  register(plugin: AnyPlugin): this {
+    assertPlugin(plugin, "register()");
+    if (this.find(plugin.kind, plugin.type)) {
+      throw new PluginError("DuplicatePlugin", `a ${plugin.kind} plugin of type "${plugin.type}" is already registered`, {
+        kind: plugin.kind,
+        type: plugin.type,
+      });
+    }
+    this.container.register(TOKENS.Plugins, { useValue: plugin });
+    return this;
+  }
+
+  all(): AnyPlugin[] {
+    return this.container.isRegistered(TOKENS.Plugins) ? this.container.resolveAll<AnyPlugin>(TOKENS.Plugins) : [];
+  }
+
+  list(kind: PluginKind): AnyPlugin[] {
+    return this.all().filter((p) => p.kind === kind);
+  }
+
+  find(kind: PluginKind, type: string): AnyPlugin | undefined {
+    return this.all().find((p) => p.kind === kind && p.type === type);
+  }
+
+  get(kind: PluginKind, type: string): AnyPlugin {
+    const plugin = this.find(kind, type);
+    if (!plugin) {
+      const known = this.list(kind).map((p) => p.type);
+      throw new PluginError("UnknownPlugin", `no ${kind} plugin of type "${type}" (known: ${known.join(", ") || "none"})`, {
+        kind,
+        type,
+      });
+    }
+    return plugin;
+  }
+
+  /**
+   * Import a plugin module and register what it exports: a plugin or an array of plugins as
+   * the default export, or a `plugins` array. Relative specifiers resolve against `baseDir`.
+   */
+  async load(specifier: string, baseDir: string): Promise<AnyPlugin[]> {
+    const target =
+      specifier.startsWith(".") || path.isAbsolute(specifier)
+        ? pathToFileURL(path.resolve(baseDir, specifier)).href
+        : specifier;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(target)) as Record<string, unknown>;
+    } catch (error) {
+      throw new PluginError(
+        "PluginModuleNotFound",
+        `cannot load plugin module "${specifier}": ${(error as Error).message}`,
+        { specifier },
+        { cause: error },
+      );
+    }
+    const exported = mod.default ?? mod.plugins ?? mod.plugin;
+    const plugins = (Array.isArray(exported) ? exported : [exported]) as unknown[];
+    if (exported === undefined || plugins.length === 0) {
+      throw new PluginError(
+        "NoPluginExported",
+        `plugin module "${specifier}" exports no plugin (expected a default export: a plugin or an array of plugins)`,
+        { specifier },
+      );
+    }
+    for (const plugin of plugins) {
+      assertPlugin(plugin, `plugin module "${specifier}"`);
+      this.register(plugin);
+    }
+    return plugins as AnyPlugin[];
+  }
+}
+
+function assertPlugin(value: unknown, where: string): asserts value is AnyPlugin {
+  const p = value as Partial<AnyPlugin> | undefined;
+  const problems: string[] = [];
+  if (!p || typeof p !== "object") problems.push("is not an object");
+  else {
+    if (!PLUGIN_KINDS.includes(p.kind as PluginKind)) problems.push(`kind must be one of ${PLUGIN_KINDS.join(", ")}`);
+    if (typeof p.type !== "string" || p.type === "") problems.push("type must be a non-empty string");
+    if (!p.schema || p.schema.type !== "object" || typeof p.schema.properties !== "object")
+      problems.push('schema must be an object schema with "properties"');
+    if (typeof p.create !== "function") problems.push("create must be a function");
+  }
+  if (problems.length > 0) {
+    throw new PluginError("InvalidPlugin", `${where}: not a valid plugin: ${problems.join("; ")}`);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Services a pipeline's plugins share, registered in tsyringe under explicit tokens (no
+ * decorator metadata): logger, clock, metrics, AWS client factory.
+ */
+import type { Logger as PinoLogger } from "pino";
+
+export type Logger = PinoLogger;
+
+export const TOKENS = {
+  Logger: Symbol.for("trailrouter.Logger"),
+  Clock: Symbol.for("trailrouter.Clock"),
+  Metrics: Symbol.for("trailrouter.Metrics"),
+  AwsSettings: Symbol.for("trailrouter.AwsSettings"),
+  PipelineName: Symbol.for("trailrouter.PipelineName"),
+  Plugins: Symbol.for("trailrouter.Plugins"),
+} as const;
+
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+      signal?.addEventListener("abort", done, { once: true });
+    }),
+};
+
+/** The `aws` block of a pipeline file: applies to every AWS client, overridable per plugin. */
+export interface AwsSettings {
+  region?: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  /** Attempts per AWS request, retries included (the SDK's standard retry strategy). */
+  maxAttempts?: number;
+}
+
+/** Builds AWS SDK clients with the merged settings; unset values fall back to the SDK's chain. */
+export interface AwsClientFactory {
+  readonly settings: Readonly<AwsSettings>;
+  // biome-ignore lint/suspicious/noExplicitAny: SDK client constructors take their own config types
+  client<T>(Client: new (config: any) => T, extra?: Record<string, unknown>): T;
+}
+
+function endpointFromEnvironment(): boolean {
+  return Object.keys(process.env).some((name) => name === "AWS_ENDPOINT_URL" || name.startsWith("AWS_ENDPOINT_URL_"));
+}
+
+/** Later settings win; undefined values do not erase earlier ones. */
+export function mergeAwsSettings(...layers: (AwsSettings | undefined)[]): AwsSettings {
+  const merged: AwsSettings = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer ?? {})) {
+      if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+    }
+  }
+  return merged;
+}
+
+export function awsClientFactory(settings: AwsSettings): AwsClientFactory {
+  return {
+    settings,
+    client(Client, extra = {}) {
+      const config: Record<string, unknown> = { maxAttempts: 5, retryMode: "standard", ...extra };
+      if (settings.region) config.region = settings.region;
+      if (settings.endpoint) config.endpoint = settings.endpoint;
+      if (settings.forcePathStyle !== undefined) config.forcePathStyle = settings.forcePathStyle;
+      if (settings.maxAttempts !== undefined) config.maxAttempts = settings.maxAttempts;
+      // With a custom endpoint (file or AWS_ENDPOINT_URL*), the SQS client must not send requests
+      // to the host written in the queue URL instead; other clients ignore this option.
+      if (settings.endpoint || endpointFromEnvironment()) config.useQueueUrlAsEndpoint = false;
+      return new Client(config);
+    },
+  };
+}
+
+/**
+ * Counters of one pipeline. The runtime's summary and any exporter read them from the
+ * registry (prom-client) under the names in metrics.ts.
+ */
+export interface PipelineMetrics {
+  /** A notification of this type was understood (`cloudtrail`, `s3-event`, `validation`, ...). */
+  notification(type: string): void;
+  /** An announced object was not decoded on purpose (`digest`, ...). */
+  objectSkipped(reason: string): void;
+  objectDecoded(): void;
+  records(count: number): void;
+  routed(route: string, count: number): void;
+  delivered(sink: string, count: number): void;
+  envelope(outcome: "acked" | "nacked"): void;
+  failure(stage: string, code: string): void;
+}

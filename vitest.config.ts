@@ -1,0 +1,28 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources of the workspace packages, not their build output.
+    alias: {
+      "@trailrouter/core": src("core"),
+      "@trailrouter/source-sqs": src("source-sqs"),
+      "@trailrouter/sink-sqs": src("sink-sqs"),
+      "@trailrouter/local-aws": src("local-aws"),
+      "@trailrouter/cli": src("cli"),
+    },
+  },
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    env: {
+      // The emulators accept any credentials; never reach for a real profile in tests.
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_REGION: "us-east-1",
+    },
+  },
+});
