@@ -1,0 +1,363 @@
+/**
+ * The JSON Schema of a pipeline file, composed from every registered plugin's schema, and the
+ * checks that turn a parsed file into a list of problems a person can act on.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import ajvFormats from "ajv-formats";
+import { closest, distance } from "fastest-levenshtein";
+import { type ConfigProblem, PluginError } from "../errors.js";
+import { type AnyPlugin, awsSettingsSchema, type JsonSchema, type PluginKind } from "../plugin.js";
+import type { PluginRegistry } from "../registry.js";
+import { formatPath, formatPointer, joinPath, type PathSegment, pointerSegments } from "./paths.js";
+
+/** Names of pipelines, routes and sinks. */
+export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
+const NAME_RULE = 'start with a letter or digit and use only letters, digits, "_", "." and "-"';
+
+/** The decoder a pipeline gets when its file names none. */
+export const DEFAULT_DECODER = { type: "cloudtrail" } as const;
+
+/** One plugin's branch: its own schema, with `type` fixed to the plugin's type and required. */
+function pluginBranch(plugin: AnyPlugin): JsonSchema {
+  const { schema } = plugin;
+  return {
+    ...schema,
+    ...(plugin.description ? { description: plugin.description } : {}),
+    type: "object",
+    properties: { ...schema.properties, type: { const: plugin.type } },
+    required: [...new Set(["type", ...(schema.required ?? [])])],
+    additionalProperties: schema.additionalProperties ?? false,
+  };
+}
+
+/** Any plugin of one kind, chosen by `type`. */
+function kindSchema(registry: PluginRegistry, kind: PluginKind): JsonSchema {
+  const plugins = registry.list(kind);
+  if (plugins.length === 0) {
+    // No plugin of this kind is registered: every block of it is refused (as an unknown type).
+    return { type: "object", required: ["type"], properties: { type: { type: "string" } }, not: {} };
+  }
+  return {
+    type: "object",
+    required: ["type"],
+    discriminator: { propertyName: "type" },
+    oneOf: plugins.map(pluginBranch),
+  };
+}
+
+/** ONE schema for the whole file: every plugin block is checked against its plugin's schema. */
+export function buildPipelineSchema(registry: PluginRegistry): JsonSchema {
+  const name = { type: "string", pattern: NAME_PATTERN };
+  const route = {
+    type: "object",
+    properties: {
+      name,
+      match: kindSchema(registry, "matcher"),
+      to: { type: "array", minItems: 1, uniqueItems: true, items: { type: "string", minLength: 1 } },
+    },
+    required: ["name", "match", "to"],
+    additionalProperties: false,
+  };
+  const pipeline = {
+    type: "object",
+    properties: {
+      name,
+      aws: awsSettingsSchema,
+      source: kindSchema(registry, "source"),
+      decoder: { ...kindSchema(registry, "decoder"), default: DEFAULT_DECODER },
+      routes: { type: "array", minItems: 1, items: route },
+      sinks: {
+        type: "object",
+        minProperties: 1,
+        propertyNames: { pattern: NAME_PATTERN },
+        additionalProperties: kindSchema(registry, "sink"),
+      },
+    },
+    required: ["name", "source", "routes", "sinks"],
+    additionalProperties: false,
+  };
+  return {
+    type: "object",
+    properties: {
+      aws: awsSettingsSchema,
+      plugins: { type: "array", items: { type: "string", minLength: 1 } },
+      pipelines: { type: "array", minItems: 1, items: pipeline },
+    },
+    required: ["pipelines"],
+    additionalProperties: false,
+  };
+}
+
+function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true });
+  // ajv-formats is CommonJS: under NodeNext its function is the `default` of the module object.
+  ajvFormats.default(ajv);
+  return ajv;
+}
+
+/** Compile the file's schema; a plugin whose schema ajv refuses is named in the error. */
+function compilePipelineSchema(registry: PluginRegistry): ValidateFunction {
+  try {
+    return newAjv().compile(buildPipelineSchema(registry));
+  } catch (error) {
+    for (const plugin of registry.all()) {
+      try {
+        newAjv().compile(pluginBranch(plugin));
+      } catch (pluginError) {
+        throw new PluginError(
+          "InvalidPluginSchema",
+          `the ${plugin.kind} plugin "${plugin.type}" has an invalid schema: ${(pluginError as Error).message}`,
+          { kind: plugin.kind, type: plugin.type },
+          { cause: pluginError },
+        );
+      }
+    }
+    throw new PluginError(
+      "InvalidPluginSchema",
+      `the plugins' schemas do not compose: ${(error as Error).message}`,
+      {},
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Every problem in a parsed (and interpolated) pipeline file: schema, cross-references, and each
+ * plugin's own `validate` hook. Fills in defaults in `document` as it goes.
+ */
+export function checkPipelineFile(document: unknown, registry: PluginRegistry): ConfigProblem[] {
+  const validate = compilePipelineSchema(registry);
+  validate(document);
+  const errors = validate.errors ?? [];
+  const problems = errors.flatMap((error) => describeSchemaError(error, document, registry));
+  const failedPointers = errors.map((error) => error.instancePath);
+  const passed = (segments: readonly PathSegment[]) => {
+    const pointer = formatPointer(segments);
+    return !failedPointers.some((failed) => failed === pointer || failed.startsWith(`${pointer}/`));
+  };
+  problems.push(...crossCheck(document), ...runValidateHooks(document, registry, passed));
+  return unique(problems);
+}
+
+function unique(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\n${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The kind of plugin a block at these segments holds, if it is a plugin block. */
+function pluginKindAt(segments: readonly PathSegment[]): PluginKind | undefined {
+  const [top, , field, index, last] = segments;
+  if (top !== "pipelines" || typeof segments[1] !== "number") return undefined;
+  if (segments.length === 3 && field === "source") return "source";
+  if (segments.length === 3 && field === "decoder") return "decoder";
+  if (segments.length === 4 && field === "sinks") return "sink";
+  if (segments.length === 5 && field === "routes" && typeof index === "number" && last === "match")
+    return "matcher";
+  return undefined;
+}
+
+function knownTypes(registry: PluginRegistry, kind: PluginKind): string {
+  return (
+    registry
+      .list(kind)
+      .map((p) => p.type)
+      .join(", ") || "none"
+  );
+}
+
+function suggestion(word: string, candidates: readonly string[]): string {
+  if (candidates.length === 0) return "";
+  const best = closest(word, candidates as string[]);
+  return distance(word, best) <= Math.max(1, Math.floor(word.length / 3)) ? ` (did you mean "${best}"?)` : "";
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (Number.isInteger(value)) return "integer";
+  return typeof value;
+}
+
+function tooFew(limit: number, what: string): string {
+  return limit === 1 ? "must not be empty" : `must have at least ${limit} ${what}`;
+}
+
+/** An ajv error as a sentence at its path; nothing when another error already says it. */
+function describeSchemaError(
+  error: ErrorObject,
+  document: unknown,
+  registry: PluginRegistry,
+): ConfigProblem[] {
+  // An error inside `propertyNames` is restated by the `propertyNames` error itself.
+  if (error.propertyName !== undefined) return [];
+  const segments = pointerSegments(error.instancePath, document);
+  const path = formatPath(segments);
+  const kind = pluginKindAt(segments);
+  const params = error.params as Record<string, unknown>;
+  const at = (message: string, where = path) => [{ path: where, message }];
+
+  switch (error.keyword) {
+    case "required": {
+      const option = String(params.missingProperty);
+      const hint = kind && option === "type" ? ` (known ${kind} types: ${knownTypes(registry, kind)})` : "";
+      return at(`missing required option "${option}"${hint}`);
+    }
+    case "additionalProperties": {
+      const option = String(params.additionalProperty);
+      const known = Object.keys(
+        (error.parentSchema?.properties as Record<string, unknown> | undefined) ?? {},
+      );
+      return at(`unknown option "${option}"${suggestion(option, known)}`);
+    }
+    case "discriminator":
+    case "not": {
+      // `not` stands for "no plugin of this kind exists" only on a kind without plugins.
+      if (!kind || (error.keyword === "not" && registry.list(kind).length > 0)) break;
+      const type = (error.data as { type?: unknown } | undefined)?.type;
+      // A missing `type` is reported by `required`.
+      if (type === undefined) return [];
+      if (typeof type !== "string") {
+        return at(
+          `must be a string naming a ${kind} type (known: ${knownTypes(registry, kind)})`,
+          joinPath(path, "type"),
+        );
+      }
+      return at(`unknown ${kind} type "${type}" (known: ${knownTypes(registry, kind)})`);
+    }
+    case "propertyNames":
+      return at(`invalid name "${String(params.propertyName)}": names ${NAME_RULE}`);
+    case "pattern":
+      if (error.schema === NAME_PATTERN) return at(`must ${NAME_RULE}`);
+      break;
+    case "type": {
+      const expected = String(params.type).split(",").map(article).join(" or ");
+      return at(`must be ${expected}, not ${article(typeOf(error.data))}`);
+    }
+    case "enum":
+      return at(
+        `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`,
+      );
+    case "const":
+      return at(`must be ${JSON.stringify(params.allowedValue)}`);
+    case "uniqueItems": {
+      const items = error.data as unknown[];
+      return at(`lists ${JSON.stringify(items[Number(params.j)])} more than once`);
+    }
+    case "minItems":
+      return at(tooFew(Number(params.limit), "items"));
+    case "minProperties":
+      return at(tooFew(Number(params.limit), "entries"));
+    case "minLength":
+      return at(tooFew(Number(params.limit), "characters"));
+  }
+  return at(error.message ?? `fails the "${error.keyword}" rule`);
+}
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** Names that must be unique: each repeat is a problem at its own `name`. */
+function duplicateNames(items: unknown[], listPath: readonly PathSegment[], what: string): ConfigProblem[] {
+  const firstSeen = new Map<string, number>();
+  const problems: ConfigProblem[] = [];
+  items.forEach((item, index) => {
+    const name = isObject(item) ? item.name : undefined;
+    if (typeof name !== "string") return;
+    const first = firstSeen.get(name);
+    if (first === undefined) firstSeen.set(name, index);
+    else
+      problems.push({
+        path: formatPath([...listPath, index, "name"]),
+        message: `${what} name "${name}" is already used by ${formatPath([...listPath, first])}`,
+      });
+  });
+  return problems;
+}
+
+/** What the schema cannot say: unique names, and routes that name sinks of their pipeline. */
+function crossCheck(document: unknown): ConfigProblem[] {
+  if (!isObject(document)) return [];
+  const pipelines = asArray(document.pipelines);
+  const problems = duplicateNames(pipelines, ["pipelines"], "pipeline");
+  pipelines.forEach((pipeline, p) => {
+    if (!isObject(pipeline)) return;
+    const routes = asArray(pipeline.routes);
+    problems.push(...duplicateNames(routes, ["pipelines", p, "routes"], "route"));
+    if (!isObject(pipeline.sinks)) return;
+    const sinks = Object.keys(pipeline.sinks);
+    const where =
+      typeof pipeline.name === "string" ? `pipeline "${pipeline.name}"` : formatPath(["pipelines", p]);
+    routes.forEach((route, r) => {
+      if (!isObject(route)) return;
+      asArray(route.to).forEach((target, t) => {
+        if (typeof target !== "string" || target === "" || sinks.includes(target)) return;
+        problems.push({
+          path: formatPath(["pipelines", p, "routes", r, "to", t]),
+          message: `no sink named "${target}" in ${where} (sinks: ${sinks.join(", ") || "none"})`,
+        });
+      });
+    });
+  });
+  return problems;
+}
+
+interface PluginBlock {
+  readonly kind: PluginKind;
+  readonly segments: PathSegment[];
+  readonly config: Json;
+}
+
+/** Every plugin block of the file, wherever it sits. */
+function* pluginBlocks(document: unknown): Generator<PluginBlock> {
+  if (!isObject(document)) return;
+  for (const [p, pipeline] of asArray(document.pipelines).entries()) {
+    if (!isObject(pipeline)) continue;
+    const block = (kind: PluginKind, config: unknown, ...segments: PathSegment[]) =>
+      isObject(config) ? [{ kind, config, segments: ["pipelines", p, ...segments] }] : [];
+    yield* block("source", pipeline.source, "source");
+    yield* block("decoder", pipeline.decoder, "decoder");
+    for (const [r, route] of asArray(pipeline.routes).entries()) {
+      if (isObject(route)) yield* block("matcher", route.match, "routes", r, "match");
+    }
+    if (isObject(pipeline.sinks)) {
+      for (const [name, sink] of Object.entries(pipeline.sinks)) yield* block("sink", sink, "sinks", name);
+    }
+  }
+}
+
+/** Each plugin's own checks, on the blocks the schema accepted, at paths under the block. */
+function runValidateHooks(
+  document: unknown,
+  registry: PluginRegistry,
+  passed: (segments: readonly PathSegment[]) => boolean,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const { kind, segments, config } of pluginBlocks(document)) {
+    if (!passed(segments) || typeof config.type !== "string") continue;
+    const plugin = registry.find(kind, config.type);
+    if (!plugin?.validate) continue;
+    const base = formatPath(segments);
+    try {
+      for (const problem of plugin.validate(config as Json & { type: string })) {
+        problems.push({ path: joinPath(base, problem.path), message: problem.message });
+      }
+    } catch (error) {
+      problems.push({
+        path: base,
+        message: `the ${kind} plugin "${config.type}" failed to check its options: ${(error as Error).message}`,
+      });
+    }
+  }
+  return problems;
+}
