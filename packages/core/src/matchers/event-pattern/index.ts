@@ -1,0 +1,11 @@
+export {
+  type CompiledPattern,
+  type Conjunction,
+  compileEventPattern,
+  expandEventPattern,
+  type FieldConstraint,
+  MAX_PATTERN_ALTERNATIVES,
+} from "./compile.js";
+export { compileLeaf, type ExactValues, Leaf, type ValuePredicate } from "./leaf.js";
+export { type EventPatternMatcherConfig, eventPatternMatcher } from "./plugin.js";
+export { MAX_WILDCARDS } from "./wildcard.js";

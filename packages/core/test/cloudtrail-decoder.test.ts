@@ -1,0 +1,231 @@
+import { gzipSync } from "node:zlib";
+import {
+  builtinPlugins,
+  CloudTrailDecoder,
+  cloudtrailDecoder,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DecodeError,
+  PluginError,
+  PluginRegistry,
+  type SourceObject,
+  type TrailRecord,
+} from "@trailrouter/core";
+import { Ajv } from "ajv";
+import { describe, expect, it } from "vitest";
+import { loadFixtureRecords, loadSampleRecords } from "./fixtures/cloudtrail-samples.js";
+
+const location = {
+  bucket: "trail-bucket",
+  key: "AWSLogs/123456789012/CloudTrail/us-east-1/2024/08/01/file.json.gz",
+};
+const object = (body: Uint8Array | string): SourceObject => ({
+  ...location,
+  body: typeof body === "string" ? new TextEncoder().encode(body) : body,
+});
+const logFile = (records: unknown[]) => JSON.stringify({ Records: records });
+const records: TrailRecord[] = [
+  { eventID: "1", eventName: "CreateUser", eventSource: "iam.amazonaws.com" },
+  {
+    eventID: "2",
+    eventName: "DeleteUser",
+    eventSource: "iam.amazonaws.com",
+    requestParameters: { userName: "ü" },
+  },
+];
+
+async function collect(decoder: CloudTrailDecoder, source: SourceObject): Promise<TrailRecord[]> {
+  const out: TrailRecord[] = [];
+  for await (const record of decoder.decode(source)) out.push(record);
+  return out;
+}
+
+/** Decode, expecting a DecodeError; also checks that not a single record was yielded first. */
+async function decodeError(decoder: CloudTrailDecoder, source: SourceObject): Promise<DecodeError> {
+  let yielded = 0;
+  try {
+    for await (const _ of decoder.decode(source)) yielded++;
+  } catch (error) {
+    expect(yielded).toBe(0);
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as DecodeError).stage).toBe("decode");
+    return error as DecodeError;
+  }
+  throw new Error(`decoded ${yielded} records without an error`);
+}
+
+describe("the cloudtrail decoder: good files", () => {
+  const decoder = new CloudTrailDecoder();
+
+  it("decodes a gzip log file", async () => {
+    expect(await collect(decoder, object(gzipSync(logFile(records))))).toEqual(records);
+  });
+
+  it("decodes a plain JSON log file", async () => {
+    expect(await collect(decoder, object(logFile(records)))).toEqual(records);
+  });
+
+  it("tolerates a UTF-8 byte order mark and leading whitespace, plain or gzipped", async () => {
+    const text = `\uFEFF \n\t${logFile(records)}\n`;
+    expect(new TextEncoder().encode(text).subarray(0, 3)).toEqual(new Uint8Array([0xef, 0xbb, 0xbf]));
+    expect(await collect(decoder, object(text))).toEqual(records);
+    expect(await collect(decoder, object(gzipSync(text)))).toEqual(records);
+  });
+
+  it("yields nothing for an empty Records array", async () => {
+    expect(await collect(decoder, object(gzipSync(logFile([]))))).toEqual([]);
+  });
+
+  it("decodes real CloudTrail records unchanged", async () => {
+    const samples = loadSampleRecords();
+    expect(samples.length).toBeGreaterThanOrEqual(5);
+    expect(await collect(decoder, object(gzipSync(logFile(samples))))).toEqual(samples);
+  });
+
+  it("accepts a file exactly at the size limit", async () => {
+    const text = logFile(records);
+    const exact = new CloudTrailDecoder({ maxDecompressedBytes: Buffer.byteLength(text) });
+    expect(await collect(exact, object(gzipSync(text)))).toEqual(records);
+    expect(await collect(exact, object(text))).toEqual(records);
+  });
+});
+
+describe("the cloudtrail decoder: bad files", () => {
+  const decoder = new CloudTrailDecoder();
+
+  it("refuses corrupt gzip", async () => {
+    const error = await decodeError(decoder, object(new Uint8Array([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8])));
+    expect(error.code).toBe("CorruptGzip");
+    expect(error.context).toEqual(location);
+    expect(error.message).toContain(`s3://${location.bucket}/${location.key}`);
+  });
+
+  it("refuses truncated gzip", async () => {
+    const gzip = gzipSync(logFile(records));
+    const error = await decodeError(decoder, object(gzip.subarray(0, gzip.length - 10)));
+    expect(error.code).toBe("CorruptGzip");
+    expect(error.context).toEqual(location);
+  });
+
+  it("refuses a gzip bomb over the limit", async () => {
+    const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024));
+    expect(bomb.length).toBeLessThan(16 * 1024);
+    const capped = new CloudTrailDecoder({ maxDecompressedBytes: 1024 * 1024 });
+    const error = await decodeError(capped, object(bomb));
+    expect(error.code).toBe("DecompressedTooLarge");
+    expect(error.context).toEqual({ ...location, maxDecompressedBytes: 1024 * 1024 });
+  });
+
+  it("refuses one byte over the limit, gzipped or plain", async () => {
+    const text = logFile(records);
+    const capped = new CloudTrailDecoder({ maxDecompressedBytes: Buffer.byteLength(text) - 1 });
+    expect((await decodeError(capped, object(gzipSync(text)))).code).toBe("DecompressedTooLarge");
+    expect((await decodeError(capped, object(text))).code).toBe("DecompressedTooLarge");
+  });
+
+  it.each([
+    ["text that is not JSON", "not json"],
+    ["truncated JSON", logFile(records).slice(0, -5)],
+    ["an empty object body", ""],
+    ["two documents", `${logFile([])}${logFile([])}`],
+  ])("refuses %s", async (_name, text) => {
+    for (const body of [text, gzipSync(text)]) {
+      const error = await decodeError(decoder, object(body));
+      expect(error.code).toBe("InvalidJson");
+      expect(error.context).toEqual(location);
+    }
+  });
+
+  it("refuses bytes that are not UTF-8", async () => {
+    const body = new Uint8Array([
+      ...new TextEncoder().encode('{"Records": ["'),
+      0xff,
+      0xfe,
+      ...new TextEncoder().encode('"]}'),
+    ]);
+    expect((await decodeError(decoder, object(body))).code).toBe("InvalidJson");
+  });
+
+  it.each([
+    ["an object without Records", "{}", "MissingRecords"],
+    ["records under another name", '{"records": []}', "MissingRecords"],
+    ["a bare array of records", JSON.stringify(records), "MissingRecords"],
+    ["a string", '"Records"', "MissingRecords"],
+    ["null", "null", "MissingRecords"],
+    ["Records as an object", '{"Records": {}}', "RecordsNotArray"],
+    ["Records as null", '{"Records": null}', "RecordsNotArray"],
+    ["Records as a string", '{"Records": "[]"}', "RecordsNotArray"],
+  ])("refuses %s", async (_name, text, code) => {
+    const error = await decodeError(decoder, object(gzipSync(text)));
+    expect(error.code).toBe(code);
+    expect(error.context).toEqual(location);
+  });
+
+  it.each([
+    ["a number", [records[0], 5], 1],
+    ["null", [null], 0],
+    ["an array", [records[0], records[1], []], 2],
+    ["a string", ['{"eventName": "CreateUser"}'], 0],
+  ])(
+    "refuses a record that is %s, naming its index, and yields no other record",
+    async (_name, list, index) => {
+      const error = await decodeError(decoder, object(gzipSync(logFile(list))));
+      expect(error.code).toBe("RecordNotObject");
+      expect(error.context).toEqual({ ...location, index });
+      expect(error.message).toContain(`Records[${index}]`);
+    },
+  );
+});
+
+describe("the cloudtrail decoder plugin", () => {
+  it("is registered among the built-in plugins", () => {
+    expect(new PluginRegistry(builtinPlugins).get("decoder", "cloudtrail")).toBe(cloudtrailDecoder);
+  });
+
+  it("defaults the limit to 256 MiB and takes another", async () => {
+    const byDefault = (await cloudtrailDecoder.create(
+      { type: "cloudtrail" },
+      {} as never,
+    )) as CloudTrailDecoder;
+    expect(byDefault.maxDecompressedBytes).toBe(256 * 1024 * 1024);
+    expect(DEFAULT_MAX_DECOMPRESSED_BYTES).toBe(256 * 1024 * 1024);
+    const capped = (await cloudtrailDecoder.create(
+      { type: "cloudtrail", maxDecompressedBytes: 10 },
+      {} as never,
+    )) as CloudTrailDecoder;
+    expect(capped.maxDecompressedBytes).toBe(10);
+    expect((await decodeError(capped, object(logFile(records)))).code).toBe("DecompressedTooLarge");
+  });
+
+  it("validates its options, filling in the default", () => {
+    const validate = new Ajv({ useDefaults: true }).compile(cloudtrailDecoder.schema);
+    const config: Record<string, unknown> = {};
+    expect(validate(config)).toBe(true);
+    expect(config.maxDecompressedBytes).toBe(DEFAULT_MAX_DECOMPRESSED_BYTES);
+    expect(validate({ maxDecompressedBytes: 1 })).toBe(true);
+    expect(validate({ maxDecompressedBytes: 0 })).toBe(false);
+    expect(validate({ maxDecompressedBytes: 1.5 })).toBe(false);
+    expect(validate({ maxDecompressedBytes: "1MB" })).toBe(false);
+    expect(validate({ maxDecompressedBytes: 2 ** 40 })).toBe(false);
+    expect(validate({ maxDecompresedBytes: 1 })).toBe(false);
+  });
+
+  it("refuses an unusable limit when built directly", () => {
+    for (const maxDecompressedBytes of [0, -1, 1.5, Number.NaN, 2 ** 40]) {
+      expect(() => new CloudTrailDecoder({ maxDecompressedBytes })).toThrow(PluginError);
+    }
+  });
+});
+
+describe("the sample records", () => {
+  it("fall back to the fixture when the shared samples are not on this machine", () => {
+    const fallback = loadSampleRecords("/nonexistent/cloudtrail-samples");
+    expect(fallback).toEqual(loadFixtureRecords());
+    expect(fallback.map((record) => record.eventName)).toEqual([
+      "StopLogging",
+      "ConsoleLogin",
+      "AuthorizeSecurityGroupIngress",
+      "CreateUser",
+      "ModifyImageAttribute",
+    ]);
+  });
+});
