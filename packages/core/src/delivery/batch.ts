@@ -1,0 +1,237 @@
+/**
+ * Batch delivery for sinks whose service takes many entries per request (SQS SendMessageBatch,
+ * SNS PublishBatch, EventBridge PutEvents): records are encoded once, split into requests by
+ * count and bytes, sent several requests at a time, and only the entries that failed with a
+ * retryable error are sent again.
+ */
+import { DeliveryError, type ErrorContext } from "../errors.js";
+import type { DeliveryResult, FailedDelivery, TrailRecord } from "../interfaces.js";
+import { type Clock, type Logger, systemClock } from "../services.js";
+import { backoffDelay, isRetryableError, type RetrySettings, resolveRetrySettings } from "./retry.js";
+
+/** A record in the service's entry shape, and its size as the service counts it. */
+export interface EncodedEntry<Entry> {
+  readonly entry: Entry;
+  readonly bytes: number;
+}
+
+/** An entry the service did not accept. */
+export interface EntryFailure {
+  /** Index into the entries of the `send` call that reported it. */
+  readonly index: number;
+  /** The service's code, e.g. `InvalidParameterValue`. */
+  readonly code: string;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+
+export interface BatchSendResult {
+  /** Entries not accepted; every other entry of the call was. */
+  readonly failed: readonly EntryFailure[];
+}
+
+/** What a batching service accepts and how to call it. */
+export interface BatchSender<Entry> {
+  /** Entries per request. */
+  readonly maxEntries: number;
+  /** Sum of entry sizes per request. */
+  readonly maxBatchBytes: number;
+  /** Size of one entry. */
+  readonly maxEntryBytes: number;
+  encode(record: TrailRecord): EncodedEntry<Entry>;
+  /**
+   * One request. Throwing means the whole request failed: its entries are retried when the
+   * error is retryable (see isRetryableError), and fail with the error's name otherwise.
+   */
+  send(entries: readonly Entry[]): Promise<BatchSendResult>;
+}
+
+export interface BatchDeliveryOptions {
+  /** The sink's name, carried by every DeliveryError. */
+  readonly sink: string;
+  readonly pipeline?: string;
+  /** Requests sent at the same time; default 4. */
+  readonly maxRequestsInFlight?: number;
+  readonly retry?: RetrySettings;
+  /** Time and backoff sleeps; default systemClock. */
+  readonly clock?: Clock;
+  /** Uniform draw in [0, 1) for the backoff jitter; default Math.random. */
+  readonly random?: () => number;
+  readonly logger?: Logger;
+}
+
+export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 4;
+
+interface PendingEntry<Entry> {
+  readonly position: number;
+  readonly record: TrailRecord;
+  readonly entry: Entry;
+  readonly bytes: number;
+}
+
+interface Rejection<Entry> {
+  readonly pending: PendingEntry<Entry>;
+  readonly code: string;
+  readonly message: string;
+  readonly retryable: boolean;
+  readonly cause?: unknown;
+}
+
+/**
+ * Deliver `records` through `sender`. Never throws for a record-level failure: records that
+ * were too large, refused, or still failing when the retries ran out are listed in `failed`.
+ */
+export async function deliverInBatches<Entry>(
+  records: readonly TrailRecord[],
+  sender: BatchSender<Entry>,
+  options: BatchDeliveryOptions,
+): Promise<DeliveryResult> {
+  const retry = resolveRetrySettings(options.retry);
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const concurrency = Math.max(1, options.maxRequestsInFlight ?? DEFAULT_MAX_REQUESTS_IN_FLIGHT);
+  // An entry larger than a whole request can never be sent either.
+  const entryLimit = Math.min(sender.maxEntryBytes, sender.maxBatchBytes);
+  const started = clock.now();
+  const failed: { position: number; failure: FailedDelivery }[] = [];
+
+  const errorContext = (record: TrailRecord, extra: ErrorContext = {}): ErrorContext => ({
+    sink: options.sink,
+    ...(options.pipeline === undefined ? {} : { pipeline: options.pipeline }),
+    eventID: record.eventID,
+    ...extra,
+  });
+
+  let pending: PendingEntry<Entry>[] = [];
+  records.forEach((record, position) => {
+    let encoded: EncodedEntry<Entry>;
+    try {
+      encoded = sender.encode(record);
+    } catch (error) {
+      const encodeError = new DeliveryError(
+        "RecordNotEncodable",
+        `sink "${options.sink}" cannot encode record ${record.eventID}: ${(error as Error).message}`,
+        errorContext(record),
+        { cause: error },
+      );
+      failed.push({ position, failure: { record, error: encodeError } });
+      return;
+    }
+    if (encoded.bytes > entryLimit) {
+      const error = new DeliveryError(
+        "RecordTooLarge",
+        `record ${record.eventID} is ${encoded.bytes} bytes, over the ${entryLimit}-byte entry limit of sink "${options.sink}"`,
+        errorContext(record, { bytes: encoded.bytes, limit: entryLimit }),
+      );
+      failed.push({ position, failure: { record, error } });
+      return;
+    }
+    pending.push({ position, record, entry: encoded.entry, bytes: encoded.bytes });
+  });
+
+  const reject = (rejection: Rejection<Entry>, attempts: number) => {
+    const { record } = rejection.pending;
+    const gaveUp = rejection.retryable ? ` (still failing after ${attempts} attempts)` : "";
+    const error = new DeliveryError(
+      rejection.code,
+      `sink "${options.sink}" could not deliver record ${record.eventID}: ${rejection.message}${gaveUp}`,
+      errorContext(record, { attempts, retryable: rejection.retryable }),
+      rejection.cause === undefined ? undefined : { cause: rejection.cause },
+    );
+    failed.push({ position: rejection.pending.position, failure: { record, error } });
+  };
+
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const requests = splitIntoRequests(pending, sender.maxEntries, sender.maxBatchBytes);
+    const rejections: Rejection<Entry>[] = [];
+    await forEachConcurrently(requests, concurrency, async (request) => {
+      rejections.push(...(await sendRequest(sender, request, options.sink)));
+    });
+
+    const retryable: Rejection<Entry>[] = [];
+    for (const rejection of rejections) {
+      if (rejection.retryable) retryable.push(rejection);
+      else reject(rejection, attempt);
+    }
+    if (retryable.length === 0) break;
+
+    const delay = backoffDelay(attempt, retry, random);
+    if (attempt >= retry.attempts || clock.now() + delay - started > retry.maxElapsedMs) {
+      for (const rejection of retryable) reject(rejection, attempt);
+      break;
+    }
+    options.logger?.debug(
+      { sink: options.sink, attempt, entries: retryable.length, delayMs: delay, code: retryable[0]?.code },
+      "retrying entries the service failed",
+    );
+    await clock.sleep(delay);
+    pending = retryable.map((rejection) => rejection.pending).sort((a, b) => a.position - b.position);
+  }
+
+  failed.sort((a, b) => a.position - b.position);
+  return { delivered: records.length - failed.length, failed: failed.map(({ failure }) => failure) };
+}
+
+/** Consecutive groups of at most `maxEntries` entries and `maxBytes` bytes, in order. */
+function splitIntoRequests<Entry>(
+  entries: readonly PendingEntry<Entry>[],
+  maxEntries: number,
+  maxBytes: number,
+): PendingEntry<Entry>[][] {
+  const requests: PendingEntry<Entry>[][] = [];
+  let current: PendingEntry<Entry>[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    if (current.length === maxEntries || (current.length > 0 && bytes + entry.bytes > maxBytes)) {
+      requests.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += entry.bytes;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+async function sendRequest<Entry>(
+  sender: BatchSender<Entry>,
+  request: readonly PendingEntry<Entry>[],
+  sink: string,
+): Promise<Rejection<Entry>[]> {
+  let result: BatchSendResult;
+  try {
+    result = await sender.send(request.map((pending) => pending.entry));
+  } catch (error) {
+    const retryable = isRetryableError(error);
+    const code = error instanceof Error ? error.name : "Error";
+    const message = error instanceof Error ? error.message : String(error);
+    return request.map((pending) => ({ pending, code, message, retryable, cause: error }));
+  }
+  const rejections = new Map<number, Rejection<Entry>>();
+  for (const failure of result.failed) {
+    const pending = request[failure.index];
+    if (!pending) {
+      throw new DeliveryError(
+        "InvalidSendResult",
+        `sink "${sink}" reported a failure for entry ${failure.index} of a ${request.length}-entry request`,
+        { sink },
+      );
+    }
+    rejections.set(failure.index, {
+      pending,
+      code: failure.code,
+      message: failure.message,
+      retryable: failure.retryable,
+    });
+  }
+  return [...rejections.values()];
+}
+
+async function forEachConcurrently<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,76 @@
+/**
+ * Retry policy shared by every batching sink: the `retry` option, exponential backoff with
+ * full jitter, and which thrown errors are worth another try.
+ */
+import { isServerError, isThrottlingError, isTransientError } from "@smithy/core/retry";
+import type { JsonSchema } from "../plugin.js";
+
+/** The `retry` option of a sink. */
+export interface RetrySettings {
+  /** Attempts per entry, the first one included. */
+  attempts?: number;
+  /** Backoff before the first retry; doubles on each retry, up to `maxDelayMs`. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** No retry starts once this much time has passed since delivery began. */
+  maxElapsedMs?: number;
+}
+
+export const DEFAULT_RETRY_SETTINGS: Readonly<Required<RetrySettings>> = {
+  attempts: 5,
+  baseDelayMs: 100,
+  maxDelayMs: 5000,
+  maxElapsedMs: 30_000,
+};
+
+/** Add under a sink's `properties` as `retry`, so every sink reads the same option. */
+export const retrySettingsSchema: JsonSchema = {
+  type: "object",
+  description:
+    "Retries of entries the service failed with a retryable error (exponential backoff, full jitter)",
+  properties: {
+    attempts: { type: "integer", minimum: 1, maximum: 20, default: DEFAULT_RETRY_SETTINGS.attempts },
+    baseDelayMs: {
+      type: "integer",
+      minimum: 0,
+      maximum: 60_000,
+      default: DEFAULT_RETRY_SETTINGS.baseDelayMs,
+    },
+    maxDelayMs: { type: "integer", minimum: 0, maximum: 300_000, default: DEFAULT_RETRY_SETTINGS.maxDelayMs },
+    maxElapsedMs: {
+      type: "integer",
+      minimum: 0,
+      maximum: 3_600_000,
+      default: DEFAULT_RETRY_SETTINGS.maxElapsedMs,
+    },
+  },
+  additionalProperties: false,
+};
+
+export function resolveRetrySettings(settings: RetrySettings = {}): Required<RetrySettings> {
+  const resolved = { ...DEFAULT_RETRY_SETTINGS };
+  for (const [name, value] of Object.entries(settings)) {
+    if (value !== undefined) resolved[name as keyof RetrySettings] = value;
+  }
+  return resolved;
+}
+
+/**
+ * Delay before retry number `retry` (1 for the first retry): a uniform draw in
+ * [0, min(maxDelayMs, baseDelayMs · 2^(retry−1))) — "full jitter", so retries of many
+ * callers spread out instead of arriving together.
+ */
+export function backoffDelay(retry: number, settings: Required<RetrySettings>, random: () => number): number {
+  const ceiling = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (retry - 1));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Whether a thrown error may succeed on another try, as the AWS SDK classifies it:
+ * `$retryable`, throttling, 5xx, timeouts and connection errors.
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const sdkError = error as Parameters<typeof isTransientError>[0];
+  return isTransientError(sdkError) || isThrottlingError(sdkError) || isServerError(sdkError);
+}

@@ -1,0 +1,142 @@
+/**
+ * The `sqs` sink: records as JSON messages through SendMessageBatch, ten at a time within
+ * SQS's 1 MiB limits, retrying only the entries SQS failed on its side.
+ */
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  type AwsSettings,
+  awsSettingsSchema,
+  type BatchSender,
+  type BatchSendResult,
+  definePlugin,
+  deliverInBatches,
+  type EntryFailure,
+  type RetrySettings,
+  retrySettingsSchema,
+} from "@trailrouter/core";
+import { encodeRecord, type SqsEntry } from "./encode.js";
+
+/** SQS's own limits: 10 entries per batch, 1 MiB per message and per batch. */
+export const SQS_MAX_BATCH_ENTRIES = 10;
+export const SQS_MAX_BYTES = 1_048_576;
+
+export interface SqsSinkConfig {
+  queueUrl: string;
+  maxBatchEntries?: number;
+  maxBatchBytes?: number;
+  maxMessageBytes?: number;
+  messageGroupIdField?: string;
+  retry?: RetrySettings;
+  aws?: AwsSettings;
+}
+
+export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
+  kind: "sink",
+  type: "sqs",
+  description: "Send each record as a JSON message to an SQS queue (standard or FIFO) with SendMessageBatch",
+  schema: {
+    type: "object",
+    properties: {
+      queueUrl: {
+        type: "string",
+        format: "uri",
+        description: "URL of the queue; a name ending in .fifo is a FIFO queue",
+      },
+      maxBatchEntries: {
+        type: "integer",
+        minimum: 1,
+        maximum: SQS_MAX_BATCH_ENTRIES,
+        default: SQS_MAX_BATCH_ENTRIES,
+      },
+      maxBatchBytes: {
+        type: "integer",
+        minimum: 1024,
+        maximum: SQS_MAX_BYTES,
+        default: SQS_MAX_BYTES,
+        description: "Sum of message sizes per SendMessageBatch request",
+      },
+      maxMessageBytes: {
+        type: "integer",
+        minimum: 1024,
+        maximum: SQS_MAX_BYTES,
+        default: SQS_MAX_BYTES,
+        description:
+          "Largest message sent (body + attributes); set it to the queue's MaximumMessageSize when that is lower",
+      },
+      messageGroupIdField: {
+        type: "string",
+        minLength: 1,
+        default: "recipientAccountId",
+        description:
+          "FIFO queues: record field (dotted path allowed) used as MessageGroupId; falls back to eventSource",
+      },
+      retry: retrySettingsSchema,
+      aws: awsSettingsSchema,
+    },
+    required: ["queueUrl"],
+    additionalProperties: false,
+  },
+  create(config, context) {
+    const client = context.aws.client(SQSClient);
+    const fifo = config.queueUrl.endsWith(".fifo");
+    const encodeOptions = { fifo, messageGroupIdField: config.messageGroupIdField ?? "recipientAccountId" };
+    const sender: BatchSender<SqsEntry> = {
+      maxEntries: config.maxBatchEntries ?? SQS_MAX_BATCH_ENTRIES,
+      maxBatchBytes: config.maxBatchBytes ?? SQS_MAX_BYTES,
+      maxEntryBytes: config.maxMessageBytes ?? SQS_MAX_BYTES,
+      encode: (record) => encodeRecord(record, encodeOptions),
+      async send(entries) {
+        const response = await client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: config.queueUrl,
+            // The position in the request is the Id, so a failure names its entry directly.
+            Entries: entries.map((entry, index) => ({ ...entry, Id: String(index) })),
+          }),
+        );
+        return batchResult(entries.length, response.Successful ?? [], response.Failed ?? []);
+      },
+    };
+    return {
+      deliver: (records) =>
+        deliverInBatches(records, sender, {
+          sink: context.name,
+          pipeline: context.pipeline,
+          retry: config.retry,
+          clock: context.clock,
+          logger: context.logger,
+          // Parallel requests could reorder the messages of a FIFO group.
+          ...(fifo ? { maxRequestsInFlight: 1 } : {}),
+        }),
+      close: async () => client.destroy(),
+    };
+  },
+});
+
+/**
+ * SQS's answer as entry failures. `SenderFault: true` means the entry itself is wrong; false,
+ * that SQS failed and may succeed later. An entry in neither list is treated as not sent.
+ */
+function batchResult(
+  count: number,
+  successful: readonly { Id?: string }[],
+  failed: readonly { Id?: string; SenderFault?: boolean; Code?: string; Message?: string }[],
+): BatchSendResult {
+  const answered = new Set([...successful, ...failed].map((entry) => entry.Id));
+  const failures: EntryFailure[] = failed.map((entry) => ({
+    index: Number(entry.Id),
+    code: entry.Code ?? "UnknownError",
+    message: entry.Message ?? "SQS gave no reason",
+    retryable: entry.SenderFault !== true,
+  }));
+  for (let index = 0; index < count; index++) {
+    if (!answered.has(String(index))) {
+      failures.push({
+        index,
+        code: "NoResult",
+        message: "SQS returned no result for the entry",
+        retryable: true,
+      });
+    }
+  }
+  return { failed: failures };
+}

@@ -1,0 +1,296 @@
+import { createHash } from "node:crypto";
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import {
+  type AwsClientFactory,
+  awsClientFactory,
+  DeliveryError,
+  type PluginContext,
+  PluginRegistry,
+  RouterMetrics,
+  type Sink,
+  systemClock,
+  type TrailRecord,
+} from "@trailrouter/core";
+import { type LocalAws, startLocalAws } from "@trailrouter/local-aws";
+import { encodeRecord, type SqsSinkConfig, sqsSink } from "@trailrouter/sink-sqs";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+let localAws: LocalAws;
+let queueCount = 0;
+/** Inputs of the SendMessageBatch commands the sinks under test sent. */
+const batchRequests: { QueueUrl: string; Entries: { Id: string }[] }[] = [];
+const openSinks: Sink[] = [];
+
+beforeAll(async () => {
+  localAws = await startLocalAws();
+});
+afterEach(async () => {
+  batchRequests.length = 0;
+  await Promise.all(openSinks.splice(0).map((sink) => sink.close()));
+});
+afterAll(async () => {
+  await localAws.stop();
+});
+
+/** Builds clients as the pipeline would, and records every command they send. */
+function recordingAwsFactory(): AwsClientFactory {
+  const factory = awsClientFactory({ endpoint: localAws.endpoint, region: localAws.region });
+  return {
+    settings: factory.settings,
+    client(Client, extra) {
+      const client = factory.client(Client, extra) as SQSClient;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === "SendMessageBatchCommand")
+            batchRequests.push(structuredClone(args.input) as never);
+          return next(args);
+        },
+        { step: "initialize" },
+      );
+      return client;
+    },
+  };
+}
+
+async function createSink(options: Omit<SqsSinkConfig, "type">): Promise<Sink> {
+  const context: PluginContext = {
+    pipeline: "test",
+    name: "out",
+    container: new PluginRegistry().container,
+    logger: pino({ level: "silent" }),
+    metrics: new RouterMetrics().forPipeline("test"),
+    clock: systemClock,
+    aws: recordingAwsFactory(),
+    baseDir: process.cwd(),
+  };
+  const sink = await sqsSink.create({ type: "sqs", ...options }, context);
+  openSinks.push(sink);
+  return sink;
+}
+
+function createQueue(attributes: Record<string, string> = {}, suffix = ""): string {
+  return localAws.server.createQueue(`sink-${++queueCount}${suffix}`, { attributes }).queueUrl;
+}
+
+function trailRecord(n: number, fields: Partial<TrailRecord> = {}): TrailRecord {
+  return {
+    eventVersion: "1.08",
+    eventID: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+    eventTime: "2024-05-01T12:00:00Z",
+    eventName: "RunInstances",
+    eventSource: "ec2.amazonaws.com",
+    awsRegion: "eu-west-1",
+    recipientAccountId: "123456789012",
+    requestParameters: { instanceType: "t3.micro", n },
+    ...fields,
+  };
+}
+
+/** A record whose encoded entry is exactly `bytes` long, as the sink counts it. */
+function recordOfSize(n: number, bytes: number): TrailRecord {
+  const record = trailRecord(n, { padding: "" });
+  const overhead = encodeRecord(record, { fifo: false, messageGroupIdField: "recipientAccountId" }).bytes;
+  return { ...record, padding: "x".repeat(bytes - overhead) };
+}
+
+/** Receives (and deletes) until `expected` messages arrived or the queue answers empty. */
+async function receiveAll(queueUrl: string, expected: number): Promise<Message[]> {
+  const received: Message[] = [];
+  while (received.length < expected) {
+    const { Messages = [] } = await localAws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ["All"],
+        MessageSystemAttributeNames: ["MessageGroupId", "MessageDeduplicationId"],
+      }),
+    );
+    if (Messages.length === 0) break;
+    received.push(...Messages);
+    await localAws.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+  }
+  return received;
+}
+
+const bodyIds = (messages: Message[]) =>
+  messages.map((m) => (JSON.parse(m.Body ?? "{}") as TrailRecord).eventID).sort();
+
+describe("sqs sink against SQS", () => {
+  it("sends 25 records in 3 requests, each message with its record as body and its attributes", async () => {
+    const queueUrl = createQueue();
+    const sink = await createSink({ queueUrl });
+    const records = Array.from({ length: 25 }, (_, n) => trailRecord(n));
+    records[3] = trailRecord(3, { awsRegion: "" });
+    delete records[4]?.recipientAccountId;
+
+    const result = await sink.deliver(records);
+
+    expect(result).toEqual({ delivered: 25, failed: [] });
+    expect(batchRequests.map((r) => r.Entries.length)).toEqual([10, 10, 5]);
+    for (const request of batchRequests) {
+      expect(new Set(request.Entries.map((e) => e.Id)).size).toBe(request.Entries.length);
+    }
+    const messages = await receiveAll(queueUrl, 25);
+    expect(messages).toHaveLength(25);
+    const byId = new Map(messages.map((m) => [(JSON.parse(m.Body ?? "{}") as TrailRecord).eventID, m]));
+    for (const record of records) {
+      const message = byId.get(record.eventID);
+      expect(JSON.parse(message?.Body ?? "null")).toEqual(record);
+      const expectedAttributes = Object.fromEntries(
+        (["eventName", "eventSource", "awsRegion", "recipientAccountId"] as const)
+          .filter((name) => record[name])
+          .map((name) => [name, { DataType: "String", StringValue: record[name] }]),
+      );
+      expect(message?.MessageAttributes).toEqual(expectedAttributes);
+    }
+    expect(byId.get(records[3]?.eventID)?.MessageAttributes).not.toHaveProperty("awsRegion");
+    expect(byId.get(records[4]?.eventID)?.MessageAttributes).not.toHaveProperty("recipientAccountId");
+  });
+
+  it("gives FIFO messages a group id from the configured field and a deduplication id", async () => {
+    const queueUrl = createQueue({ FifoQueue: "true" }, ".fifo");
+    const sink = await createSink({ queueUrl });
+    const fromAccountA = trailRecord(1, { recipientAccountId: "111111111111" });
+    const fromAccountB = trailRecord(2, { recipientAccountId: "222222222222" });
+    const withoutAccount = trailRecord(3);
+    delete withoutAccount.recipientAccountId;
+    const withoutEventId = trailRecord(4);
+    delete withoutEventId.eventID;
+    const records = [fromAccountA, fromAccountB, withoutAccount, withoutEventId];
+
+    expect(await sink.deliver(records)).toEqual({ delivered: 4, failed: [] });
+    // The same records again are deduplicated by SQS, not queued twice.
+    expect(await sink.deliver(records)).toEqual({ delivered: 4, failed: [] });
+
+    const messages = await receiveAll(queueUrl, 5);
+    expect(messages).toHaveLength(4);
+    const ids = Object.fromEntries(
+      messages.map((m) => [
+        m.Body,
+        { group: m.Attributes?.MessageGroupId, dedup: m.Attributes?.MessageDeduplicationId },
+      ]),
+    );
+    const body = (record: TrailRecord) => JSON.stringify(record);
+    expect(ids[body(fromAccountA)]).toEqual({ group: "111111111111", dedup: fromAccountA.eventID });
+    expect(ids[body(fromAccountB)]).toEqual({ group: "222222222222", dedup: fromAccountB.eventID });
+    expect(ids[body(withoutAccount)]).toEqual({ group: "ec2.amazonaws.com", dedup: withoutAccount.eventID });
+    expect(ids[body(withoutEventId)]).toEqual({
+      group: "123456789012",
+      dedup: createHash("sha256").update(body(withoutEventId)).digest("hex"),
+    });
+  });
+
+  it("groups FIFO messages by a nested field when configured", async () => {
+    const queueUrl = createQueue({ FifoQueue: "true" }, ".fifo");
+    const sink = await createSink({ queueUrl, messageGroupIdField: "userIdentity.accountId" });
+    const record = trailRecord(1, { userIdentity: { type: "IAMUser", accountId: "333333333333" } });
+
+    expect(await sink.deliver([record])).toEqual({ delivered: 1, failed: [] });
+    const [message] = await receiveAll(queueUrl, 1);
+    expect(message?.Attributes?.MessageGroupId).toBe("333333333333");
+  });
+
+  it("reports a 1.1 MB record as RecordTooLarge and delivers the rest", async () => {
+    const queueUrl = createQueue();
+    const sink = await createSink({ queueUrl });
+    const huge = trailRecord(99, { responseElements: { blob: "x".repeat(1_100_000) } });
+    const records = [trailRecord(1), huge, trailRecord(2)];
+
+    const result = await sink.deliver(records);
+
+    expect(result.delivered).toBe(2);
+    expect(result.failed).toHaveLength(1);
+    expect(result.failed[0]?.record).toBe(huge);
+    expect(result.failed[0]?.error).toMatchObject({
+      name: "DeliveryError",
+      code: "RecordTooLarge",
+      context: { sink: "out", pipeline: "test", eventID: huge.eventID, limit: 1_048_576 },
+    });
+    const tooLarge = result.failed[0]?.error;
+    expect(tooLarge).toBeInstanceOf(DeliveryError);
+    expect((tooLarge as DeliveryError).context.bytes).toBeGreaterThan(1_100_000);
+    expect(batchRequests.flatMap((r) => r.Entries)).toHaveLength(2);
+    expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
+  });
+
+  it("reports the entry SQS refuses for the queue's MaximumMessageSize, without retrying it", async () => {
+    const queueUrl = createQueue({ MaximumMessageSize: "1024" });
+    const sink = await createSink({ queueUrl });
+    const tooBig = recordOfSize(2, 2048);
+    const records = [trailRecord(1), tooBig, trailRecord(3)];
+
+    const result = await sink.deliver(records);
+
+    // fauxqs, like SQS, fails the one entry (SenderFault) and accepts the others of the batch.
+    expect(batchRequests).toHaveLength(1);
+    expect(result.delivered).toBe(2);
+    expect(result.failed.map((f) => f.record)).toEqual([tooBig]);
+    expect(result.failed[0]?.error).toMatchObject({
+      code: "InvalidParameterValue",
+      context: { sink: "out", eventID: tooBig.eventID, attempts: 1, retryable: false },
+    });
+    expect(result.failed[0]?.error.message).toMatch(/shorter than 1024 bytes/);
+    expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
+  });
+
+  it("counts message size as SQS does: body plus attribute names, types and values", async () => {
+    const queueUrl = createQueue({ MaximumMessageSize: "1024" });
+    const exactly = recordOfSize(1, 1024);
+    const oneOver = recordOfSize(2, 1025);
+
+    // With the limit left at 1 MiB, SQS itself judges the sizes we computed.
+    const judgedBySqs = await (await createSink({ queueUrl })).deliver([exactly, oneOver]);
+    expect(judgedBySqs.delivered).toBe(1);
+    expect(judgedBySqs.failed.map((f) => [f.record.eventID, (f.error as DeliveryError).code])).toEqual([
+      [oneOver.eventID, "InvalidParameterValue"],
+    ]);
+
+    // With maxMessageBytes set to the queue's limit, the sink refuses the same record itself.
+    batchRequests.length = 0;
+    const judgedLocally = await (await createSink({ queueUrl, maxMessageBytes: 1024 })).deliver([
+      exactly,
+      oneOver,
+    ]);
+    expect(judgedLocally.failed.map((f) => [f.record.eventID, (f.error as DeliveryError).code])).toEqual([
+      [oneOver.eventID, "RecordTooLarge"],
+    ]);
+    expect(batchRequests.flatMap((r) => r.Entries)).toHaveLength(1);
+    expect(await receiveAll(queueUrl, 3)).toHaveLength(2);
+  });
+
+  it("splits requests by maxBatchEntries and maxBatchBytes", async () => {
+    const queueUrl = createQueue();
+    const sink = await createSink({ queueUrl, maxBatchEntries: 4, maxBatchBytes: 2500 });
+    const records = Array.from({ length: 9 }, (_, n) => recordOfSize(n, 1000));
+
+    expect(await sink.deliver(records)).toEqual({ delivered: 9, failed: [] });
+    expect(batchRequests.map((r) => r.Entries.length)).toEqual([2, 2, 2, 2, 1]);
+    expect(await receiveAll(queueUrl, 10)).toHaveLength(9);
+  });
+
+  it("reports every record when the queue does not exist, after one request", async () => {
+    const queueUrl = createQueue().replace(/sink-\d+$/, "no-such-queue");
+    const sink = await createSink({ queueUrl });
+    const records = Array.from({ length: 3 }, (_, n) => trailRecord(n));
+
+    const result = await sink.deliver(records);
+
+    expect(batchRequests).toHaveLength(1);
+    expect(result.delivered).toBe(0);
+    expect(result.failed.map((f) => f.record)).toEqual(records);
+    for (const { error } of result.failed) {
+      expect(error).toMatchObject({ code: "QueueDoesNotExist", context: { sink: "out", retryable: false } });
+    }
+  });
+});
