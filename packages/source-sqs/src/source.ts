@@ -1,0 +1,192 @@
+import { S3Client } from "@aws-sdk/client-s3";
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  asTrailrouterError,
+  type Clock,
+  type Envelope,
+  type Logger,
+  type PipelineMetrics,
+  type PluginContext,
+  type ReceiveOptions,
+  type Source,
+} from "@trailrouter/core";
+import { type EnvelopeServices, type ReceivedMessage, SqsEnvelope } from "./envelope.js";
+import type { SqsSourceOptions } from "./options.js";
+
+/** Pause after a failed ReceiveMessage: 1 s, doubling, at most 30 s. */
+const RECEIVE_BACKOFF_INITIAL_MS = 1_000;
+const RECEIVE_BACKOFF_MAX_MS = 30_000;
+/** In `once` mode a receive waits this long at most: enough to see a queue is empty. */
+const ONCE_WAIT_TIME_SECONDS = 1;
+
+/** Counts envelopes handed out and not yet settled, and lets the receive loop wait for room. */
+class Slots {
+  private unsettled = 0;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly limit: number) {}
+
+  get free(): number {
+    return this.limit - this.unsettled;
+  }
+
+  take(): void {
+    this.unsettled += 1;
+  }
+
+  release(): void {
+    this.unsettled -= 1;
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Resolves when a slot is free, or when `signal` aborts. */
+  whenFree(signal: AbortSignal): Promise<void> {
+    if (this.free > 0 || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.waiters.delete(wake);
+        signal.removeEventListener("abort", wake);
+        resolve();
+      };
+      this.waiters.add(wake);
+      signal.addEventListener("abort", wake, { once: true });
+    });
+  }
+}
+
+/** Long-polls one SQS queue and hands out one envelope per message. */
+export class SqsSource implements Source {
+  private readonly options: SqsSourceOptions;
+  private readonly logger: Logger;
+  private readonly metrics: PipelineMetrics;
+  private readonly clock: Clock;
+  private readonly sqs: SQSClient;
+  private readonly s3: S3Client;
+  private readonly services: EnvelopeServices;
+  private readonly slots: Slots;
+
+  constructor(options: SqsSourceOptions, context: PluginContext) {
+    this.options = options;
+    this.logger = context.logger;
+    this.metrics = context.metrics;
+    this.clock = context.clock;
+    this.sqs = context.aws.client(SQSClient);
+    this.s3 = context.aws.client(S3Client);
+    this.services = { sqs: this.sqs, s3: this.s3, options, logger: this.logger, metrics: this.metrics };
+    this.slots = new Slots(options.concurrency);
+  }
+
+  async *receive({ signal, once }: ReceiveOptions): AsyncGenerator<Envelope> {
+    // Messages nacked during a `once` run: seen again, they are given back, not handed out.
+    const nackedThisRun = new Set<string>();
+    let received: ReceivedMessage[] = [];
+    let failedReceives = 0;
+    try {
+      while (!signal.aborted) {
+        await this.slots.whenFree(signal);
+        if (signal.aborted) break;
+        try {
+          received = await this.receiveMessages(once, signal);
+        } catch (error) {
+          if (signal.aborted) break;
+          const failure = asTrailrouterError(error, "receive", { queueUrl: this.options.queueUrl });
+          if (once) throw failure;
+          // Retried here, so never seen by the caller: count it.
+          this.metrics.failure("receive", failure.code);
+          failedReceives += 1;
+          const delayMs = Math.min(
+            RECEIVE_BACKOFF_INITIAL_MS * 2 ** (failedReceives - 1),
+            RECEIVE_BACKOFF_MAX_MS,
+          );
+          if (failedReceives === 1) {
+            this.logger.warn(
+              { err: failure, retryInMs: delayMs },
+              "receiving from the queue failed; retrying with backoff",
+            );
+          } else {
+            this.logger.debug(
+              { code: failure.code, attempt: failedReceives, retryInMs: delayMs },
+              "receive failed again",
+            );
+          }
+          await this.clock.sleep(delayMs, signal);
+          continue;
+        }
+        if (failedReceives > 0) {
+          this.logger.info({ failedReceives }, "receiving from the queue works again");
+          failedReceives = 0;
+        }
+
+        const seenFailing = received.filter((message) => nackedThisRun.has(message.MessageId));
+        if (seenFailing.length > 0) {
+          received = received.filter((message) => !nackedThisRun.has(message.MessageId));
+          await Promise.all(
+            seenFailing.map((message) => this.giveBack(message, this.options.redeliveryDelaySeconds)),
+          );
+        }
+        if (once && received.length === 0) break;
+
+        while (received.length > 0 && !signal.aborted) {
+          const message = received.shift()!;
+          this.slots.take();
+          this.logger.debug(
+            {
+              messageId: message.MessageId,
+              receiveCount: message.Attributes?.ApproximateReceiveCount,
+              sentTimestamp: message.Attributes?.SentTimestamp,
+            },
+            "message received",
+          );
+          yield new SqsEnvelope(message, this.services, {
+            settling: (outcome, messageId) => {
+              if (once && outcome === "nacked") nackedThisRun.add(messageId);
+            },
+            settled: () => this.slots.release(),
+          });
+        }
+      }
+    } finally {
+      // Received but never handed out (abort, or the consumer stopped): make them visible again now.
+      await Promise.all(received.map((message) => this.giveBack(message, 0)));
+    }
+  }
+
+  private async receiveMessages(once: boolean, signal: AbortSignal): Promise<ReceivedMessage[]> {
+    const { queueUrl, maxMessages, waitTimeSeconds, visibilityTimeout } = this.options;
+    const response = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(maxMessages, this.slots.free),
+        WaitTimeSeconds: once ? Math.min(waitTimeSeconds, ONCE_WAIT_TIME_SECONDS) : waitTimeSeconds,
+        MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
+        ...(visibilityTimeout === undefined ? {} : { VisibilityTimeout: visibilityTimeout }),
+      }),
+      { abortSignal: signal },
+    );
+    return (response.Messages ?? []) as ReceivedMessage[];
+  }
+
+  /** Make a message visible again after `seconds`; if that fails it reappears after its timeout anyway. */
+  private async giveBack(message: ReceivedMessage, seconds: number): Promise<void> {
+    try {
+      await this.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.options.queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+      this.logger.debug({ messageId: message.MessageId, visibleInSeconds: seconds }, "message given back");
+    } catch (error) {
+      this.logger.warn(
+        { messageId: message.MessageId, err: error },
+        "could not give the message back; it reappears when its visibility timeout ends",
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    this.sqs.destroy();
+    this.s3.destroy();
+  }
+}

@@ -1,0 +1,577 @@
+import { randomUUID } from "node:crypto";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateTopicCommand, PublishCommand, SubscribeCommand } from "@aws-sdk/client-sns";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  type AwsClientFactory,
+  awsClientFactory,
+  type Clock,
+  type Envelope,
+  type Logger,
+  ObjectFetchError,
+  PluginRegistry,
+  RouterMetrics,
+  type Source,
+  systemClock,
+  TrailrouterError,
+} from "@trailrouter/core";
+import { type LocalAws, startLocalAws } from "@trailrouter/local-aws";
+import { type SqsSourceConfig, sqsSource } from "@trailrouter/source-sqs";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+const TRAIL_BUCKET = "trail-bucket";
+const FOREIGN_BUCKET = "foreign-bucket";
+const logKey = (name: string) =>
+  `AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail_us-east-1_20261126T1205Z_${name}.json.gz`;
+const digestKey = (name: string) =>
+  `AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/26/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_${name}.json.gz`;
+
+let localAws: LocalAws;
+const openSources: Source[] = [];
+
+beforeAll(async () => {
+  localAws = await startLocalAws();
+  localAws.server.createBucket(TRAIL_BUCKET);
+  localAws.server.createBucket(FOREIGN_BUCKET);
+});
+
+afterEach(async () => {
+  await Promise.all(openSources.splice(0).map((source) => source.close()));
+});
+
+afterAll(async () => {
+  await localAws.stop();
+});
+
+interface SentCommand {
+  readonly name: string;
+  readonly input: Record<string, unknown>;
+}
+
+/** The pipeline's client factory, recording each command the source's clients send over HTTP. */
+function recordingFactory(
+  factory: AwsClientFactory,
+  onCommand: (command: SentCommand) => void,
+): AwsClientFactory {
+  return {
+    settings: factory.settings,
+    client(Client, extra) {
+      const client = factory.client(Client, extra) as {
+        middlewareStack: { add(middleware: unknown, options: Record<string, unknown>): void };
+      };
+      client.middlewareStack.add(
+        (next: (args: unknown) => Promise<unknown>, context: { commandName: string }) =>
+          (args: { input: Record<string, unknown> }) => {
+            onCommand({ name: context.commandName, input: args.input });
+            return next(args);
+          },
+        { step: "initialize", name: "recordCommands" },
+      );
+      return client as never;
+    },
+  };
+}
+
+interface Harness {
+  readonly source: Source;
+  readonly commands: SentCommand[];
+  readonly logs: { level: number; msg: string; [field: string]: unknown }[];
+  readonly metrics: RouterMetrics;
+  commandNames(): string[];
+}
+
+async function createSource(
+  config: Omit<SqsSourceConfig, "queueUrl"> & { queueUrl: string },
+  options: { clock?: Clock; onCommand?: (command: SentCommand) => void } = {},
+): Promise<Harness> {
+  const commands: SentCommand[] = [];
+  const logs: Harness["logs"] = [];
+  const logger: Logger = pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+  const metrics = new RouterMetrics();
+  const aws = recordingFactory(
+    awsClientFactory({ endpoint: localAws.endpoint, region: "us-east-1" }),
+    (command) => {
+      commands.push(command);
+      options.onCommand?.(command);
+    },
+  );
+  const source = await sqsSource.create(
+    // No long poll unless a test asks for one: a `once` run then ends as soon as the queue is empty.
+    { type: "sqs", waitTimeSeconds: 0, ...config },
+    {
+      pipeline: "test",
+      name: "source",
+      container: new PluginRegistry().container,
+      logger,
+      metrics: metrics.forPipeline("test"),
+      clock: options.clock ?? systemClock,
+      aws,
+      baseDir: process.cwd(),
+    },
+  );
+  openSources.push(source);
+  return { source, commands, logs, metrics, commandNames: () => commands.map((c) => c.name) };
+}
+
+function createQueue(attributes?: Record<string, string>) {
+  const queueName = `trail-${randomUUID()}`;
+  const { queueUrl } = localAws.server.createQueue(queueName, attributes ? { attributes } : undefined);
+  return { queueName, queueUrl };
+}
+
+function queueState(queueName: string) {
+  const state = localAws.server.inspectQueue(queueName);
+  if (!state) throw new Error(`no queue ${queueName}`);
+  return state.messages;
+}
+
+async function send(queueUrl: string, body: string): Promise<string> {
+  const { MessageId } = await localAws.sqs.send(
+    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }),
+  );
+  return MessageId!;
+}
+
+async function putObject(bucket: string, key: string, body: string): Promise<void> {
+  await localAws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+const cloudTrailNotification = (bucket: string, keys: string[]) =>
+  JSON.stringify({ s3Bucket: bucket, s3ObjectKey: keys });
+
+/** Every envelope of a `once` run, left unsettled. */
+async function receiveAll(source: Source): Promise<Envelope[]> {
+  const envelopes: Envelope[] = [];
+  for await (const envelope of source.receive({ signal: new AbortController().signal, once: true })) {
+    envelopes.push(envelope);
+  }
+  return envelopes;
+}
+
+async function readObjects(envelope: Envelope) {
+  const objects = [];
+  for await (const object of envelope.objects()) {
+    objects.push({ bucket: object.bucket, key: object.key, body: Buffer.from(object.body).toString() });
+  }
+  return objects;
+}
+
+describe("sqs source against SQS and S3", () => {
+  it("hands out each message with its receive count and fetches every key it announces", async () => {
+    const { queueName, queueUrl } = createQueue();
+    await putObject(TRAIL_BUCKET, logKey("first"), "first log");
+    await putObject(TRAIL_BUCKET, logKey("second"), "second log");
+    const messageId = await send(
+      queueUrl,
+      cloudTrailNotification(TRAIL_BUCKET, [logKey("first"), logKey("second")]),
+    );
+    const { source, commands, metrics } = await createSource({ queueUrl, maxMessages: 5 });
+
+    const [envelope, ...others] = await receiveAll(source);
+    expect(others).toEqual([]);
+    expect(envelope!.id).toBe(messageId);
+    expect(envelope!.receiveCount).toBe(1);
+    expect(await readObjects(envelope!)).toEqual([
+      { bucket: TRAIL_BUCKET, key: logKey("first"), body: "first log" },
+      { bucket: TRAIL_BUCKET, key: logKey("second"), body: "second log" },
+    ]);
+    expect(await metrics.values(metrics.notifications)).toEqual([
+      { labels: { pipeline: "test", type: "cloudtrail" }, value: 1 },
+    ]);
+    const receive = commands.find((c) => c.name === "ReceiveMessageCommand")!;
+    expect(receive.input).toMatchObject({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 4,
+      WaitTimeSeconds: 0,
+      MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
+    });
+    expect(receive.input).not.toHaveProperty("VisibilityTimeout");
+
+    await envelope!.ack();
+    expect(queueState(queueName)).toEqual({ ready: [], delayed: [], inflight: [] });
+  });
+
+  it("acks exactly once: a second ack or a late nack sends nothing", async () => {
+    const { queueUrl } = createQueue();
+    await send(queueUrl, "CloudTrail validation message.");
+    const { source, commandNames } = await createSource({ queueUrl });
+    const [envelope] = await receiveAll(source);
+    expect(await readObjects(envelope!)).toEqual([]);
+
+    await envelope!.ack();
+    await envelope!.ack();
+    await envelope!.nack(new Error("late"));
+    expect(commandNames().filter((name) => name !== "ReceiveMessageCommand")).toEqual([
+      "DeleteMessageCommand",
+    ]);
+  });
+
+  it("asks for the configured visibility timeout", async () => {
+    const { queueName, queueUrl } = createQueue();
+    await send(queueUrl, "CloudTrail validation message.");
+    const { source, commands } = await createSource({ queueUrl, visibilityTimeout: 120 });
+    const before = Date.now();
+    await receiveAll(source);
+    expect(commands[0]!.input.VisibilityTimeout).toBe(120);
+    const [inflight] = queueState(queueName).inflight;
+    expect(inflight!.visibilityDeadline).toBeGreaterThanOrEqual(before + 119_000);
+  });
+
+  it("nack makes the message visible again and the next receive counts 2", async () => {
+    const { queueUrl } = createQueue();
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    const { source, commands } = await createSource({ queueUrl, waitTimeSeconds: 1 });
+    const abort = new AbortController();
+    const seen: { id: string; receiveCount: number }[] = [];
+    for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
+      seen.push({ id: envelope.id, receiveCount: envelope.receiveCount });
+      if (seen.length === 2) {
+        abort.abort();
+        await envelope.ack();
+      } else {
+        await envelope.nack(new Error("sink down"));
+      }
+    }
+    expect(seen).toEqual([
+      { id: messageId, receiveCount: 1 },
+      { id: messageId, receiveCount: 2 },
+    ]);
+    const visibilityChange = commands.find((c) => c.name === "ChangeMessageVisibilityCommand");
+    expect(visibilityChange?.input.VisibilityTimeout).toBe(0);
+  });
+
+  it("nack keeps the message hidden for redeliveryDelaySeconds", async () => {
+    const { queueName, queueUrl } = createQueue();
+    await send(queueUrl, "CloudTrail validation message.");
+    const { source } = await createSource({ queueUrl, redeliveryDelaySeconds: 300 });
+    const [envelope] = await receiveAll(source);
+    const before = Date.now();
+    await envelope!.nack(new Error("sink down"));
+    const { ready, inflight } = queueState(queueName);
+    expect(ready).toEqual([]);
+    expect(inflight[0]!.visibilityDeadline).toBeGreaterThanOrEqual(before + 299_000);
+  });
+
+  it("extend pushes the visibility deadline", async () => {
+    const { queueName, queueUrl } = createQueue();
+    await send(queueUrl, "CloudTrail validation message.");
+    const { source } = await createSource({ queueUrl });
+    const [envelope] = await receiveAll(source);
+    const before = Date.now();
+    await envelope!.extend!(900);
+    expect(queueState(queueName).inflight[0]!.visibilityDeadline).toBeGreaterThanOrEqual(before + 899_000);
+    await envelope!.ack();
+    await expect(envelope!.extend!(900)).resolves.toBeUndefined();
+  });
+
+  it("refuses an object outside allowedBuckets before reading any object", async () => {
+    const { queueUrl } = createQueue();
+    await putObject(TRAIL_BUCKET, logKey("ours"), "ours");
+    await putObject(FOREIGN_BUCKET, logKey("theirs"), "theirs");
+    const body = JSON.stringify({
+      Records: [TRAIL_BUCKET, FOREIGN_BUCKET].map((bucket, index) => ({
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        eventName: "ObjectCreated:Put",
+        s3: { bucket: { name: bucket }, object: { key: logKey(index === 0 ? "ours" : "theirs") } },
+      })),
+    });
+    const messageId = await send(queueUrl, body);
+    const { source, commandNames } = await createSource({ queueUrl, allowedBuckets: [TRAIL_BUCKET] });
+    const [envelope] = await receiveAll(source);
+
+    const error = await readObjects(envelope!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ObjectFetchError);
+    expect(error).toMatchObject({
+      code: "BucketNotAllowed",
+      stage: "fetch",
+      context: { messageId, bucket: FOREIGN_BUCKET, key: logKey("theirs") },
+    });
+    expect(commandNames()).not.toContain("GetObjectCommand");
+  });
+
+  it("turns a missing object into ObjectFetchError NoSuchKey with bucket and key", async () => {
+    const { queueUrl } = createQueue();
+    const messageId = await send(queueUrl, cloudTrailNotification(TRAIL_BUCKET, [logKey("never-written")]));
+    const { source } = await createSource({ queueUrl });
+    const [envelope] = await receiveAll(source);
+
+    const error = await readObjects(envelope!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ObjectFetchError);
+    expect(error).toMatchObject({
+      code: "NoSuchKey",
+      stage: "fetch",
+      context: { messageId, bucket: TRAIL_BUCKET, key: logKey("never-written") },
+    });
+  });
+
+  it("turns a message it cannot understand into a NotificationError with the message id", async () => {
+    const { queueUrl } = createQueue();
+    const messageId = await send(queueUrl, '{"orderId":42}');
+    const { source } = await createSource({ queueUrl });
+    const [envelope] = await receiveAll(source);
+    await expect(readObjects(envelope!)).rejects.toMatchObject({
+      name: "NotificationError",
+      code: "UnrecognizedNotification",
+      context: { messageId },
+    });
+  });
+
+  it("skips digests by default and counts them; passes them on when asked", async () => {
+    const { queueUrl } = createQueue();
+    await putObject(TRAIL_BUCKET, logKey("log"), "log");
+    await putObject(TRAIL_BUCKET, digestKey("digest"), "digest");
+    const body = cloudTrailNotification(TRAIL_BUCKET, [digestKey("digest"), logKey("log")]);
+
+    await send(queueUrl, body);
+    const skipping = await createSource({ queueUrl });
+    const [first] = await receiveAll(skipping.source);
+    expect((await readObjects(first!)).map((o) => o.key)).toEqual([logKey("log")]);
+    expect(await skipping.metrics.values(skipping.metrics.objectsSkipped)).toEqual([
+      { labels: { pipeline: "test", reason: "digest" }, value: 1 },
+    ]);
+    expect(skipping.commands.filter((c) => c.name === "GetObjectCommand").map((c) => c.input.Key)).toEqual([
+      logKey("log"),
+    ]);
+    await first!.ack();
+
+    await send(queueUrl, body);
+    const passing = await createSource({ queueUrl, ignoreDigests: false });
+    const [second] = await receiveAll(passing.source);
+    expect((await readObjects(second!)).map((o) => o.key)).toEqual([digestKey("digest"), logKey("log")]);
+    expect(await passing.metrics.values(passing.metrics.objectsSkipped)).toEqual([]);
+  });
+
+  it("reads S3 event notifications with encoded keys from the bucket", async () => {
+    const { queueUrl } = createQueue();
+    const key = "audit logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/a:b.json.gz";
+    await putObject(TRAIL_BUCKET, key, "encoded");
+    await send(
+      queueUrl,
+      JSON.stringify({
+        Records: [
+          {
+            eventVersion: "2.1",
+            eventSource: "aws:s3",
+            eventName: "ObjectCreated:Put",
+            s3: {
+              bucket: { name: TRAIL_BUCKET },
+              object: { key: encodeURIComponent(key).replace(/%20/g, "+") },
+            },
+          },
+        ],
+      }),
+    );
+    const { source } = await createSource({ queueUrl });
+    const [envelope] = await receiveAll(source);
+    expect(await readObjects(envelope!)).toEqual([{ bucket: TRAIL_BUCKET, key, body: "encoded" }]);
+  });
+
+  it("understands what SNS delivers, enveloped and raw", async () => {
+    await putObject(TRAIL_BUCKET, logKey("via-sns"), "via sns");
+    const enveloped = createQueue();
+    const raw = createQueue();
+    const { TopicArn } = await localAws.sns.send(
+      new CreateTopicCommand({ Name: `trail-topic-${randomUUID()}` }),
+    );
+    for (const [queue, rawDelivery] of [
+      [enveloped, "false"],
+      [raw, "true"],
+    ] as const) {
+      await localAws.sns.send(
+        new SubscribeCommand({
+          TopicArn,
+          Protocol: "sqs",
+          Endpoint: `arn:aws:sqs:us-east-1:000000000000:${queue.queueName}`,
+          Attributes: { RawMessageDelivery: rawDelivery },
+        }),
+      );
+    }
+    await localAws.sns.send(
+      new PublishCommand({ TopicArn, Message: cloudTrailNotification(TRAIL_BUCKET, [logKey("via-sns")]) }),
+    );
+
+    for (const queue of [enveloped, raw]) {
+      const { source, metrics } = await createSource({ queueUrl: queue.queueUrl });
+      const [envelope] = await receiveAll(source);
+      expect(await readObjects(envelope!)).toEqual([
+        { bucket: TRAIL_BUCKET, key: logKey("via-sns"), body: "via sns" },
+      ]);
+      expect(await metrics.values(metrics.notifications)).toEqual([
+        { labels: { pipeline: "test", type: "cloudtrail" }, value: 1 },
+      ]);
+    }
+  });
+
+  it("once ends on an empty queue, waiting at most a second", async () => {
+    const { queueUrl } = createQueue();
+    const { source, commands } = await createSource({ queueUrl, waitTimeSeconds: 20 });
+    const started = Date.now();
+    expect(await receiveAll(source)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(commands.map((c) => [c.name, c.input.WaitTimeSeconds])).toEqual([["ReceiveMessageCommand", 1]]);
+  });
+
+  it("never has more than `concurrency` envelopes unsettled", async () => {
+    const { queueName, queueUrl } = createQueue();
+    const sent = await Promise.all(
+      Array.from({ length: 6 }, () => send(queueUrl, "CloudTrail validation message.")),
+    );
+    let inHand = 0;
+    let mostInHand = 0;
+    const receives: { inHand: number; maxMessages: unknown }[] = [];
+    const { source } = await createSource(
+      { queueUrl, concurrency: 2 },
+      {
+        onCommand: (command) => {
+          if (command.name === "ReceiveMessageCommand") {
+            receives.push({ inHand, maxMessages: command.input.MaxNumberOfMessages });
+          }
+        },
+      },
+    );
+    const received: string[] = [];
+    const settling: Promise<void>[] = [];
+    for await (const envelope of source.receive({ signal: new AbortController().signal, once: true })) {
+      inHand += 1;
+      mostInHand = Math.max(mostInHand, inHand);
+      received.push(envelope.id);
+      settling.push(
+        new Promise<void>((resolve) => setTimeout(resolve, 30)).then(() => {
+          inHand -= 1;
+          return envelope.ack();
+        }),
+      );
+    }
+    await Promise.all(settling);
+
+    expect(received.sort()).toEqual([...sent].sort());
+    expect(mostInHand).toBe(2);
+    for (const receive of receives) {
+      expect(receive.inHand).toBeLessThan(2);
+      expect(receive.maxMessages).toBeLessThanOrEqual(2 - receive.inHand);
+    }
+    expect(queueState(queueName)).toEqual({ ready: [], delayed: [], inflight: [] });
+  });
+
+  it("in once mode hands a nacked message out only once, gives it back, and ends", async () => {
+    const { queueName, queueUrl } = createQueue();
+    const poison = await send(queueUrl, "not a notification");
+    const good = await send(queueUrl, "CloudTrail validation message.");
+    const { source } = await createSource({ queueUrl, maxMessages: 1 });
+
+    const handedOut: string[] = [];
+    for await (const envelope of source.receive({ signal: new AbortController().signal, once: true })) {
+      handedOut.push(envelope.id);
+      try {
+        await readObjects(envelope);
+        await envelope.ack();
+      } catch (error) {
+        await envelope.nack(error as Error);
+      }
+    }
+
+    expect(handedOut.sort()).toEqual([poison, good].sort());
+    const { ready, inflight } = queueState(queueName);
+    expect(inflight).toEqual([]);
+    expect(ready.map((m) => m.messageId)).toEqual([poison]);
+    expect(ready[0]!.approximateReceiveCount).toBe(2);
+  });
+
+  it("stops receiving promptly when aborted during a long poll", async () => {
+    const { queueUrl } = createQueue();
+    const { source } = await createSource({ queueUrl, waitTimeSeconds: 20 });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 200);
+    const started = Date.now();
+    const envelopes: Envelope[] = [];
+    for await (const envelope of source.receive({ signal: abort.signal, once: false }))
+      envelopes.push(envelope);
+    expect(envelopes).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("stops receiving promptly when aborted while every slot is taken", async () => {
+    const { queueUrl } = createQueue();
+    await send(queueUrl, "CloudTrail validation message.");
+    await send(queueUrl, "CloudTrail validation message.");
+    const { source, commandNames } = await createSource({ queueUrl, concurrency: 1, waitTimeSeconds: 1 });
+    const abort = new AbortController();
+    const envelopes: Envelope[] = [];
+    for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
+      envelopes.push(envelope);
+      setTimeout(() => abort.abort(), 200);
+    }
+    expect(envelopes).toHaveLength(1);
+    expect(commandNames().filter((name) => name === "ReceiveMessageCommand")).toHaveLength(1);
+  });
+
+  it("in once mode, a receive error ends the iteration with a receive-stage error", async () => {
+    const { queueName, queueUrl } = createQueue();
+    localAws.server.deleteQueue(queueName);
+    const { source, metrics } = await createSource({ queueUrl });
+    const error = await receiveAll(source).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrailrouterError);
+    expect(error).toMatchObject({ stage: "receive", code: "QueueDoesNotExist", context: { queueUrl } });
+    // The caller sees this error and counts it; the source counts only what it retries.
+    expect(await metrics.values(metrics.failures)).toEqual([]);
+  });
+
+  it("otherwise backs off from 1 s doubling to 30 s, logs once per burst, and recovers", async () => {
+    const { queueName, queueUrl } = createQueue();
+    localAws.server.deleteQueue(queueName);
+    const sleeps: number[] = [];
+    let messageId = "";
+    const clock: Clock = {
+      now: () => Date.now(),
+      async sleep(ms) {
+        sleeps.push(ms);
+        if (sleeps.length === 7) {
+          localAws.server.createQueue(queueName);
+          messageId = await send(queueUrl, "CloudTrail validation message.");
+        }
+      },
+    };
+    const { source, logs, metrics } = await createSource({ queueUrl, waitTimeSeconds: 1 }, { clock });
+    const abort = new AbortController();
+    const received: string[] = [];
+    for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
+      received.push(envelope.id);
+      abort.abort();
+      await envelope.ack();
+    }
+
+    expect(sleeps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    expect(received).toEqual([messageId]);
+    expect(await metrics.values(metrics.failures)).toEqual([
+      { labels: { pipeline: "test", stage: "receive", code: "QueueDoesNotExist" }, value: 7 },
+    ]);
+    const warnings = logs.filter((entry) => entry.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ retryInMs: 1_000, err: { stage: "receive" } });
+    expect(logs.filter((entry) => entry.level === 30).map((entry) => entry.msg)).toEqual([
+      "receiving from the queue works again",
+    ]);
+  });
+
+  it("logs at debug what it receives, acks and nacks, with the message id", async () => {
+    const { queueUrl } = createQueue();
+    const acked = await send(queueUrl, "CloudTrail validation message.");
+    const nacked = await send(queueUrl, "CloudTrail validation message.");
+    const { source, logs } = await createSource({ queueUrl, redeliveryDelaySeconds: 60 });
+    for (const envelope of await receiveAll(source)) {
+      if (envelope.id === acked) await envelope.ack();
+      else await envelope.nack(new Error("sink down"));
+    }
+    const debug = logs.filter((entry) => entry.level === 20).map((entry) => [entry.msg, entry.messageId]);
+    expect(debug).toEqual(
+      expect.arrayContaining([
+        ["message received", acked],
+        ["message received", nacked],
+        ["message acked (deleted)", acked],
+        ["message nacked (given back)", nacked],
+      ]),
+    );
+  });
+});
