@@ -1,1 +1,12 @@
 export * from "./emulator.js";
+export * from "./log-files.js";
+export * from "./notifications.js";
+export * from "./samples.js";
+export {
+  DEFAULT_ACCOUNT_IDS,
+  DEFAULT_REGIONS,
+  generateTraffic,
+  streamTraffic,
+  type TrafficOptions,
+} from "./traffic.js";
+export * from "./world.js";
