@@ -13,7 +13,8 @@ export type Stage =
   | "decode"
   | "match"
   | "deliver"
-  | "ack";
+  | "ack"
+  | "process";
 
 export interface ErrorContext {
   pipeline?: string;
@@ -138,12 +139,17 @@ export class DeliveryError extends TrailrouterError {
 }
 
 /** Turn anything thrown into a TrailrouterError, keeping typed errors as they are. */
-export function asTrailrouterError(error: unknown, stage: Stage, context: ErrorContext = {}): TrailrouterError {
+export function asTrailrouterError(
+  error: unknown,
+  stage: Stage,
+  context: ErrorContext = {},
+): TrailrouterError {
   if (error instanceof TrailrouterError) {
     Object.assign(error.context, { ...context, ...error.context });
     return error;
   }
   const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { name?: string; code?: string } | undefined)?.code ?? (error as Error)?.name ?? "Error";
+  const code =
+    (error as { name?: string; code?: string } | undefined)?.code ?? (error as Error)?.name ?? "Error";
   return new TrailrouterError(stage, String(code), message, context, { cause: error });
 }

@@ -7,20 +7,37 @@ import type { PipelineMetrics } from "./services.js";
 
 export class RouterMetrics {
   readonly registry = new Registry();
-  readonly notifications = this.counter("trailrouter_notifications_total", "Notifications understood, by type", [
+  readonly notifications = this.counter(
+    "trailrouter_notifications_total",
+    "Notifications understood, by type",
+    ["pipeline", "type"],
+  );
+  readonly objectsSkipped = this.counter(
+    "trailrouter_objects_skipped_total",
+    "Announced objects not decoded on purpose",
+    ["pipeline", "reason"],
+  );
+  readonly objectsDecoded = this.counter("trailrouter_objects_decoded_total", "Objects fetched and decoded", [
     "pipeline",
-    "type",
   ]);
-  readonly objectsSkipped = this.counter("trailrouter_objects_skipped_total", "Announced objects not decoded on purpose", [
-    "pipeline",
-    "reason",
-  ]);
-  readonly objectsDecoded = this.counter("trailrouter_objects_decoded_total", "Objects fetched and decoded", ["pipeline"]);
   readonly records = this.counter("trailrouter_records_total", "Records decoded", ["pipeline"]);
-  readonly routed = this.counter("trailrouter_routed_total", "Records matched by a route", ["pipeline", "route"]);
-  readonly delivered = this.counter("trailrouter_delivered_total", "Records a sink accepted", ["pipeline", "sink"]);
-  readonly envelopes = this.counter("trailrouter_envelopes_total", "Envelopes settled, by outcome", ["pipeline", "outcome"]);
-  readonly failures = this.counter("trailrouter_failures_total", "Failures, by stage and code", ["pipeline", "stage", "code"]);
+  readonly routed = this.counter("trailrouter_routed_total", "Records matched by a route", [
+    "pipeline",
+    "route",
+  ]);
+  readonly delivered = this.counter("trailrouter_delivered_total", "Records a sink accepted", [
+    "pipeline",
+    "sink",
+  ]);
+  readonly envelopes = this.counter("trailrouter_envelopes_total", "Envelopes settled, by outcome", [
+    "pipeline",
+    "outcome",
+  ]);
+  readonly failures = this.counter("trailrouter_failures_total", "Failures, by stage and code", [
+    "pipeline",
+    "stage",
+    "code",
+  ]);
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
@@ -40,7 +57,9 @@ export class RouterMetrics {
   }
 
   /** Current values of one counter as `{ labelValue: count }` rows, for summaries and tests. */
-  async values(counter: Counter<string>): Promise<{ labels: Record<string, string | number>; value: number }[]> {
+  async values(
+    counter: Counter<string>,
+  ): Promise<{ labels: Record<string, string | number>; value: number }[]> {
     const { values } = await counter.get();
     return values.map((v) => ({ labels: v.labels as Record<string, string | number>, value: v.value }));
   }

@@ -4,9 +4,10 @@
  * one file does not leak into another registry.
  */
 import "reflect-metadata";
-import { pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
 import path from "node:path";
-import { container as rootContainer, type DependencyContainer } from "tsyringe";
+import { pathToFileURL } from "node:url";
+import { type DependencyContainer, container as rootContainer } from "tsyringe";
 import { PluginError } from "./errors.js";
 import { type AnyPlugin, PLUGIN_KINDS, type PluginKind } from "./plugin.js";
 import { TOKENS } from "./services.js";
@@ -21,18 +22,27 @@ export class PluginRegistry {
 
   register(plugin: AnyPlugin): this {
     assertPlugin(plugin, "register()");
-    if (this.find(plugin.kind, plugin.type)) {
-      throw new PluginError("DuplicatePlugin", `a ${plugin.kind} plugin of type "${plugin.type}" is already registered`, {
-        kind: plugin.kind,
-        type: plugin.type,
-      });
+    const existing = this.find(plugin.kind, plugin.type);
+    // The same module loaded again (a file read twice) registers nothing new.
+    if (existing === plugin) return this;
+    if (existing) {
+      throw new PluginError(
+        "DuplicatePlugin",
+        `a ${plugin.kind} plugin of type "${plugin.type}" is already registered`,
+        {
+          kind: plugin.kind,
+          type: plugin.type,
+        },
+      );
     }
     this.container.register(TOKENS.Plugins, { useValue: plugin });
     return this;
   }
 
   all(): AnyPlugin[] {
-    return this.container.isRegistered(TOKENS.Plugins) ? this.container.resolveAll<AnyPlugin>(TOKENS.Plugins) : [];
+    return this.container.isRegistered(TOKENS.Plugins)
+      ? this.container.resolveAll<AnyPlugin>(TOKENS.Plugins)
+      : [];
   }
 
   list(kind: PluginKind): AnyPlugin[] {
@@ -47,26 +57,26 @@ export class PluginRegistry {
     const plugin = this.find(kind, type);
     if (!plugin) {
       const known = this.list(kind).map((p) => p.type);
-      throw new PluginError("UnknownPlugin", `no ${kind} plugin of type "${type}" (known: ${known.join(", ") || "none"})`, {
-        kind,
-        type,
-      });
+      throw new PluginError(
+        "UnknownPlugin",
+        `no ${kind} plugin of type "${type}" (known: ${known.join(", ") || "none"})`,
+        {
+          kind,
+          type,
+        },
+      );
     }
     return plugin;
   }
 
   /**
    * Import a plugin module and register what it exports: a plugin or an array of plugins as
-   * the default export, or a `plugins` array. Relative specifiers resolve against `baseDir`.
+   * the default export, or a `plugins` array. Paths and package names resolve from `baseDir`.
    */
   async load(specifier: string, baseDir: string): Promise<AnyPlugin[]> {
-    const target =
-      specifier.startsWith(".") || path.isAbsolute(specifier)
-        ? pathToFileURL(path.resolve(baseDir, specifier)).href
-        : specifier;
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(target)) as Record<string, unknown>;
+      mod = (await import(resolveModule(specifier, baseDir))) as Record<string, unknown>;
     } catch (error) {
       throw new PluginError(
         "PluginModuleNotFound",
@@ -92,14 +102,27 @@ export class PluginRegistry {
   }
 }
 
+/** A path resolves against the file's directory; a package name is looked up from there too. */
+function resolveModule(specifier: string, baseDir: string): string {
+  if (specifier.startsWith(".") || path.isAbsolute(specifier)) {
+    return pathToFileURL(path.resolve(baseDir, specifier)).href;
+  }
+  try {
+    return pathToFileURL(createRequire(path.join(baseDir, "index.js")).resolve(specifier)).href;
+  } catch {
+    return specifier; // let import() find it from here, or report why it cannot
+  }
+}
+
 function assertPlugin(value: unknown, where: string): asserts value is AnyPlugin {
   const p = value as Partial<AnyPlugin> | undefined;
   const problems: string[] = [];
   if (!p || typeof p !== "object") problems.push("is not an object");
   else {
-    if (!PLUGIN_KINDS.includes(p.kind as PluginKind)) problems.push(`kind must be one of ${PLUGIN_KINDS.join(", ")}`);
+    if (!PLUGIN_KINDS.includes(p.kind as PluginKind))
+      problems.push(`kind must be one of ${PLUGIN_KINDS.join(", ")}`);
     if (typeof p.type !== "string" || p.type === "") problems.push("type must be a non-empty string");
-    if (!p.schema || p.schema.type !== "object" || typeof p.schema.properties !== "object")
+    if (p.schema?.type !== "object" || typeof p.schema.properties !== "object")
       problems.push('schema must be an object schema with "properties"');
     if (typeof p.create !== "function") problems.push("create must be a function");
   }

@@ -53,7 +53,9 @@ export interface AwsClientFactory {
 }
 
 function endpointFromEnvironment(): boolean {
-  return Object.keys(process.env).some((name) => name === "AWS_ENDPOINT_URL" || name.startsWith("AWS_ENDPOINT_URL_"));
+  return Object.keys(process.env).some(
+    (name) => name === "AWS_ENDPOINT_URL" || name.startsWith("AWS_ENDPOINT_URL_"),
+  );
 }
 
 /** Later settings win; undefined values do not erase earlier ones. */

@@ -1,14 +1,17 @@
-import path from "node:path";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import path from "node:path";
+import { type AnyPlugin, definePlugin, PluginError, PluginRegistry } from "@trailrouter/core";
 import { describe, expect, it } from "vitest";
-import { type AnyPlugin, PluginError, PluginRegistry, definePlugin } from "@trailrouter/core";
 
 const nullSink = definePlugin({
   kind: "sink",
   type: "null",
   schema: { type: "object", properties: {}, additionalProperties: false },
-  create: () => ({ deliver: async (records) => ({ delivered: records.length, failed: [] }), close: async () => {} }),
+  create: () => ({
+    deliver: async (records) => ({ delivered: records.length, failed: [] }),
+    close: async () => {},
+  }),
 });
 
 describe("PluginRegistry", () => {
@@ -21,7 +24,13 @@ describe("PluginRegistry", () => {
 
   it("refuses a second plugin of the same kind and type", () => {
     const registry = new PluginRegistry([nullSink as AnyPlugin]);
-    expect(() => registry.register(nullSink as AnyPlugin)).toThrow(/already registered/);
+    expect(() => registry.register({ ...nullSink } as AnyPlugin)).toThrow(/already registered/);
+  });
+
+  it("takes the very same plugin value twice without complaint (a module loaded again)", () => {
+    const registry = new PluginRegistry([nullSink as AnyPlugin]);
+    registry.register(nullSink as AnyPlugin);
+    expect(registry.list("sink")).toHaveLength(1);
   });
 
   it("names the known types when a type is unknown", () => {
@@ -47,7 +56,9 @@ describe("PluginRegistry", () => {
     const loaded = await registry.load("./good.mjs", dir);
     expect(loaded.map((p) => p.type)).toEqual(["noop"]);
     expect(registry.find("sink", "noop")).toBeDefined();
-    await expect(registry.load("./bad.mjs", dir)).rejects.toThrow(/kind must be one of.*type must be a non-empty string/);
+    await expect(registry.load("./bad.mjs", dir)).rejects.toThrow(
+      /kind must be one of.*type must be a non-empty string/,
+    );
     await expect(registry.load("./missing.mjs", dir)).rejects.toBeInstanceOf(PluginError);
   });
 });

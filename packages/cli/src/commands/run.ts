@@ -1,0 +1,61 @@
+import {
+  type LoadedPipelineFile,
+  type Logger,
+  type PluginRegistry,
+  type RunSummary,
+  runPipelines,
+} from "@trailrouter/core";
+import { EXIT_CONFIG, EXIT_FAILURES, EXIT_OK, loadOrReport } from "../load.js";
+import { formatRunSummary } from "../summary.js";
+
+export interface RunCommandOptions {
+  readonly once: boolean;
+  readonly registry: PluginRegistry;
+  readonly logger: Logger;
+  readonly out: NodeJS.WritableStream;
+  readonly err: NodeJS.WritableStream;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** `trailrouter run`: load, validate, run every pipeline; exit code 0, 1 (failures) or 2 (config). */
+export async function runCommand(file: string, options: RunCommandOptions): Promise<number> {
+  const loaded = await loadOrReport(file, options.registry, options.err, options.env);
+  if (!loaded) return EXIT_CONFIG;
+  const summary = await runLoaded(loaded, options);
+  if (options.once) options.out.write(`${formatRunSummary(summary)}\n`);
+  return summary.ok ? EXIT_OK : EXIT_FAILURES;
+}
+
+/**
+ * Runs until done (`once`) or until SIGINT/SIGTERM. The first signal stops receiving and lets
+ * envelopes in flight finish; a second one exits at once. Either way nothing unfinished is
+ * deleted: it reappears in its queue.
+ */
+export async function runLoaded(loaded: LoadedPipelineFile, options: RunCommandOptions): Promise<RunSummary> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      options.logger.warn({ signal }, "second signal: exiting now; unfinished messages stay in their queues");
+      process.exit(130);
+    }
+    options.logger.info({ signal }, "stopping: no new messages, finishing those in flight");
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    options.logger.info(
+      { file: loaded.path, pipelines: loaded.config.pipelines.map((p) => p.name), once: options.once },
+      "starting",
+    );
+    return await runPipelines(loaded, {
+      registry: options.registry,
+      logger: options.logger,
+      once: options.once,
+      signal: controller.signal,
+    });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

@@ -1,0 +1,36 @@
+import type { RunSummary } from "@trailrouter/core";
+import Table from "cli-table3";
+
+const plain = { style: { head: [], border: [] } };
+
+function entries(record: Record<string, number>): string {
+  const list = Object.entries(record).filter(([, n]) => n > 0);
+  return list.length === 0 ? "-" : list.map(([k, n]) => `${k} ${n}`).join(", ");
+}
+
+/** The end-of-run report of `run --once`: one block per pipeline. */
+export function formatRunSummary(summary: RunSummary): string {
+  const blocks = summary.pipelines.map((p) => {
+    const table = new Table({ head: [`pipeline ${p.pipeline}`, ""], ...plain });
+    table.push(
+      ["envelopes", `${p.envelopes.acked} done, ${p.envelopes.nacked} given back`],
+      ["notifications", entries(p.notifications)],
+      [
+        "objects",
+        `${p.objects.decoded} decoded${Object.keys(p.objects.skipped).length ? `, skipped: ${entries(p.objects.skipped)}` : ""}`,
+      ],
+      ["records", String(p.records)],
+      ...Object.entries(p.routed).map(([route, n]) => [`route ${route}`, `${n} routed`]),
+      ...Object.entries(p.delivered).map(([sink, n]) => [`sink ${sink}`, `${n} delivered`]),
+      [
+        "failures",
+        p.failures.length === 0
+          ? "none"
+          : p.failures.map((f) => `${f.stage}/${f.code} ${f.count}`).join(", "),
+      ],
+    );
+    if (p.receiveFailed) table.push(["receive", "FAILED: the source queue could not be read"]);
+    return table.toString();
+  });
+  return `${blocks.join("\n")}\n${summary.ok ? "ok" : "FAILED: some envelopes were given back (they stay in their queue)"}`;
+}

@@ -1,0 +1,4 @@
+export { Pipeline, type PipelineDependencies, type RunOptions } from "./pipeline.js";
+export { type CompiledRoute, RoutedBatch, Router } from "./router.js";
+export { type RunPipelinesOptions, runPipelines } from "./run.js";
+export { type PipelineSummary, type RunSummary, summarize } from "./summary.js";

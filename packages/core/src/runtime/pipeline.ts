@@ -1,0 +1,240 @@
+/**
+ * One pipeline at run time: its plugins, built in a child container of the registry, and the
+ * loop that takes envelopes from the source, routes their records and settles them.
+ */
+import type { DependencyContainer } from "tsyringe";
+import type { PipelineConfig, PluginConfig } from "../config/types.js";
+import { asTrailrouterError, DeliveryError, TrailrouterError } from "../errors.js";
+import type { Decoder, Envelope, Sink, Source, SourceObject } from "../interfaces.js";
+import type { RouterMetrics } from "../metrics.js";
+import type { PluginContext, PluginKind, PluginKinds } from "../plugin.js";
+import type { PluginRegistry } from "../registry.js";
+import {
+  type AwsSettings,
+  awsClientFactory,
+  type Clock,
+  type Logger,
+  mergeAwsSettings,
+  type PipelineMetrics,
+  systemClock,
+  TOKENS,
+} from "../services.js";
+import { type CompiledRoute, RoutedBatch, Router } from "./router.js";
+
+export interface PipelineDependencies {
+  readonly registry: PluginRegistry;
+  readonly metrics: RouterMetrics;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** The file-level `aws` block. */
+  readonly aws?: AwsSettings;
+  /** Directory of the pipeline file. */
+  readonly baseDir: string;
+}
+
+export interface RunOptions {
+  readonly signal: AbortSignal;
+  readonly once: boolean;
+}
+
+export class Pipeline {
+  private constructor(
+    readonly name: string,
+    private readonly container: DependencyContainer,
+    private readonly logger: Logger,
+    private readonly metrics: PipelineMetrics,
+    private readonly source: Source,
+    private readonly decoder: Decoder,
+    private readonly router: Router,
+    private readonly sinks: ReadonlyMap<string, Sink>,
+  ) {}
+
+  /** Creates every plugin of the pipeline; a failure closes what was already created. */
+  static async create(config: PipelineConfig, deps: PipelineDependencies): Promise<Pipeline> {
+    const container = deps.registry.container.createChildContainer();
+    const logger = deps.logger.child({ pipeline: config.name });
+    const metrics = deps.metrics.forPipeline(config.name);
+    const clock = deps.clock ?? systemClock;
+    const pipelineAws = mergeAwsSettings(deps.aws, config.aws);
+    container.register(TOKENS.PipelineName, { useValue: config.name });
+    container.register(TOKENS.Logger, { useValue: logger });
+    container.register(TOKENS.Metrics, { useValue: metrics });
+    container.register(TOKENS.Clock, { useValue: clock });
+    container.register(TOKENS.AwsSettings, { useValue: pipelineAws });
+
+    const created: { close(): Promise<void> }[] = [];
+    const build = async <K extends PluginKind>(
+      kind: K,
+      name: string,
+      block: PluginConfig,
+    ): Promise<PluginKinds[K]> => {
+      const plugin = deps.registry.get(kind, block.type);
+      const context: PluginContext = {
+        pipeline: config.name,
+        name,
+        container,
+        logger: logger.child({ [kind]: name }),
+        metrics,
+        clock,
+        aws: awsClientFactory(mergeAwsSettings(pipelineAws, block.aws)),
+        baseDir: deps.baseDir,
+      };
+      try {
+        const instance = (await plugin.create(block, context)) as PluginKinds[K];
+        if (typeof (instance as { close?: unknown }).close === "function")
+          created.push(instance as Source | Sink);
+        return instance;
+      } catch (error) {
+        throw asTrailrouterError(error, "plugin", {
+          pipeline: config.name,
+          plugin: `${kind}:${block.type}`,
+          name,
+        });
+      }
+    };
+
+    try {
+      const source = await build("source", "source", config.source);
+      const decoder = await build("decoder", "decoder", config.decoder);
+      const sinks = new Map<string, Sink>();
+      for (const [name, block] of Object.entries(config.sinks))
+        sinks.set(name, await build("sink", name, block));
+      const routes: CompiledRoute[] = [];
+      for (const route of config.routes) {
+        routes.push({
+          name: route.name,
+          matcher: await build("matcher", route.name, route.match),
+          to: route.to,
+        });
+      }
+      return new Pipeline(
+        config.name,
+        container,
+        logger,
+        metrics,
+        source,
+        decoder,
+        new Router(routes),
+        sinks,
+      );
+    } catch (error) {
+      await Promise.allSettled(created.map((c) => c.close()));
+      container.dispose();
+      throw error;
+    }
+  }
+
+  /**
+   * Receives until the source ends (`once`) or `signal` aborts, processing envelopes
+   * concurrently (the source bounds how many are unsettled), then waits for those in flight.
+   * Resolves to false if receiving itself failed.
+   */
+  async run(options: RunOptions): Promise<boolean> {
+    const inFlight = new Set<Promise<void>>();
+    let receiveOk = true;
+    try {
+      for await (const envelope of this.source.receive(options)) {
+        const work = this.process(envelope).finally(() => inFlight.delete(work));
+        inFlight.add(work);
+      }
+    } catch (error) {
+      receiveOk = false;
+      const err = asTrailrouterError(error, "receive", { pipeline: this.name });
+      this.metrics.failure(err.stage, err.code);
+      this.logger.error({ err: err.toJSON() }, `receive failed: ${err.message}`);
+    }
+    await Promise.all(inFlight);
+    return receiveOk;
+  }
+
+  /** Every routed record of every object reached every sink → ack; anything else → nack. */
+  private async process(envelope: Envelope): Promise<void> {
+    const logger = this.logger.child({ messageId: envelope.id });
+    try {
+      for await (const object of envelope.objects()) {
+        await this.processObject(object, envelope);
+      }
+    } catch (error) {
+      const err = asTrailrouterError(error, "process", { pipeline: this.name, messageId: envelope.id });
+      this.metrics.failure(err.stage, err.code);
+      logger.error(
+        { err: err.toJSON(), receiveCount: envelope.receiveCount },
+        `envelope given back (${err.stage}/${err.code}): ${err.message}`,
+      );
+      try {
+        await envelope.nack(err);
+      } catch (nackError) {
+        logger.warn(
+          { err: asTrailrouterError(nackError, "ack").toJSON() },
+          "nack failed; the message reappears when its visibility timeout ends",
+        );
+      }
+      this.metrics.envelope("nacked");
+      return;
+    }
+    try {
+      await envelope.ack();
+      this.metrics.envelope("acked");
+      logger.debug("envelope done");
+    } catch (error) {
+      // Everything was delivered; the message will be received again and delivered again.
+      const err = asTrailrouterError(error, "ack", { pipeline: this.name, messageId: envelope.id });
+      this.metrics.failure(err.stage, err.code);
+      logger.error({ err: err.toJSON() }, `delete failed, the message will be redelivered: ${err.message}`);
+    }
+  }
+
+  private async processObject(object: SourceObject, envelope: Envelope): Promise<void> {
+    const where = { pipeline: this.name, messageId: envelope.id, bucket: object.bucket, key: object.key };
+    const batch = new RoutedBatch();
+    let records = 0;
+    try {
+      for await (const record of this.decoder.decode(object)) {
+        records++;
+        this.router.route(record, batch);
+      }
+    } catch (error) {
+      throw asTrailrouterError(error, "decode", where);
+    }
+    this.metrics.objectDecoded();
+    this.metrics.records(records);
+    for (const [route, count] of batch.perRoute) this.metrics.routed(route, count);
+    if (batch.isEmpty) return;
+
+    const deliveries = [...batch.bySink].map(async ([sinkName, sinkRecords]) => {
+      const sink = this.sinks.get(sinkName)!;
+      try {
+        const result = await sink.deliver(sinkRecords);
+        this.metrics.delivered(sinkName, result.delivered);
+        return { sinkName, failed: result.failed };
+      } catch (error) {
+        // A sink should list failures rather than throw; if it throws, nothing is known delivered.
+        const err = asTrailrouterError(error, "deliver", { ...where, sink: sinkName });
+        return { sinkName, failed: sinkRecords.map((record) => ({ record, error: err })) };
+      }
+    });
+    const failures = (await Promise.all(deliveries)).filter((d) => d.failed.length > 0);
+    if (failures.length === 0) return;
+
+    const first = failures[0]!;
+    const firstError = first.failed[0]!.error;
+    const code = firstError instanceof TrailrouterError ? firstError.code : firstError.name;
+    const total = failures.reduce((n, f) => n + f.failed.length, 0);
+    throw new DeliveryError(
+      code,
+      `${total} record(s) not delivered (${failures.map((f) => `${f.sinkName}: ${f.failed.length}`).join(", ")}); first: ${firstError.message}`,
+      { ...where, sink: first.sinkName, eventID: first.failed[0]!.record.eventID, failedRecords: total },
+      { cause: firstError },
+    );
+  }
+
+  async close(): Promise<void> {
+    const closing = [this.source.close(), ...[...this.sinks.values()].map((s) => s.close())];
+    const results = await Promise.allSettled(closing);
+    for (const r of results) {
+      if (r.status === "rejected")
+        this.logger.warn({ err: asTrailrouterError(r.reason, "plugin").toJSON() }, "close failed");
+    }
+    this.container.dispose();
+  }
+}
