@@ -1,4 +1,5 @@
 export { demoCommand } from "./commands/demo.js";
+export { pluginReference } from "./commands/plugins.js";
 export { type RunCommandOptions, runCommand, runLoaded } from "./commands/run.js";
 export { validateCommand } from "./commands/validate.js";
 export { EXIT_CONFIG, EXIT_FAILURES, EXIT_OK, formatConfigError, loadOrReport } from "./load.js";

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import type { LevelWithSilent } from "pino";
 import { demoCommand } from "./commands/demo.js";
+import { pluginReference } from "./commands/plugins.js";
 import { runCommand } from "./commands/run.js";
 import { validateCommand } from "./commands/validate.js";
 import { EXIT_CONFIG, EXIT_FAILURES } from "./load.js";
@@ -55,6 +56,13 @@ export async function main(
     .requiredOption("-c, --config <file>", "pipeline file (YAML or JSON)")
     .action(async (opts: { config: string }) => {
       exitCode = await validateCommand(opts.config, createDefaultRegistry(), io);
+    });
+
+  program
+    .command("plugins")
+    .description("print the reference of every plugin and its options (Markdown)")
+    .action(() => {
+      io.out.write(pluginReference(createDefaultRegistry()));
     });
 
   program

@@ -1,7 +1,11 @@
 import type { RunSummary } from "@trailrouter/core";
 import Table from "cli-table3";
 
-const plain = { style: { head: [], border: [] } };
+/** Tables without lines between rows, and no colours (the output may be a file). */
+export const TABLE_STYLE = {
+  chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+  style: { head: [], border: [] },
+};
 
 function entries(record: Record<string, number>): string {
   const list = Object.entries(record).filter(([, n]) => n > 0);
@@ -11,7 +15,7 @@ function entries(record: Record<string, number>): string {
 /** The end-of-run report of `run --once`: one block per pipeline. */
 export function formatRunSummary(summary: RunSummary): string {
   const blocks = summary.pipelines.map((p) => {
-    const table = new Table({ head: [`pipeline ${p.pipeline}`, ""], ...plain });
+    const table = new Table({ head: [`pipeline ${p.pipeline}`, ""], ...TABLE_STYLE });
     table.push(
       ["envelopes", `${p.envelopes.acked} done, ${p.envelopes.nacked} given back`],
       ["notifications", entries(p.notifications)],

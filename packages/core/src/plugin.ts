@@ -74,10 +74,19 @@ export const awsSettingsSchema: JsonSchema = {
   type: "object",
   description: "AWS client settings for this plugin, over the pipeline's and the file's",
   properties: {
-    region: { type: "string", minLength: 1 },
-    endpoint: { type: "string", format: "uri" },
-    forcePathStyle: { type: "boolean" },
-    maxAttempts: { type: "integer", minimum: 1, maximum: 20 },
+    region: { type: "string", minLength: 1, description: "AWS region (else AWS_REGION, the profile, ...)" },
+    endpoint: {
+      type: "string",
+      format: "uri",
+      description: "Endpoint URL, for a local emulator or a VPC endpoint (else AWS_ENDPOINT_URL*)",
+    },
+    forcePathStyle: { type: "boolean", description: "S3 path-style addressing (bucket in the path, not the host)" },
+    maxAttempts: {
+      type: "integer",
+      minimum: 1,
+      maximum: 20,
+      description: "Attempts per AWS request, the SDK's standard retries included (default 5)",
+    },
   },
   additionalProperties: false,
 };

@@ -5,6 +5,7 @@
  * CloudTrail does, announces them through SNS, runs examples/cmdb/pipeline.yaml with the same
  * code as `trailrouter run --once`, and reads back what arrived where.
  */
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger, TrailRecord } from "@trailrouter/core";
 import {
@@ -23,7 +24,7 @@ import {
 import Table from "cli-table3";
 import { EXIT_CONFIG, EXIT_FAILURES, EXIT_OK, loadOrReport } from "../load.js";
 import { createDefaultRegistry } from "../registry.js";
-import { formatRunSummary } from "../summary.js";
+import { TABLE_STYLE, formatRunSummary } from "../summary.js";
 import { runLoaded } from "./run.js";
 
 export const CMDB_PIPELINE_FILE = fileURLToPath(
@@ -80,7 +81,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     await deliverLogFiles(aws, world, [{ key: digestKey, records: [] }], { upload: false });
 
     out.write(
-      `Wrote ${files.length} CloudTrail log files (${records.length} records, ${REGIONS.length} regions, ` +
+      `Wrote ${files.length} CloudTrail log files (${records.length.toLocaleString("en-US")} records, ${REGIONS.length} regions, ` +
         `one organization trail) and a digest to s3://${world.bucket}, announced through SNS topic ` +
         `CloudTrail into queue CloudTrail (two keys per notification, plus the validation message).\n\n`,
     );
@@ -97,7 +98,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     const registry = createDefaultRegistry();
     const loaded = await loadOrReport(CMDB_PIPELINE_FILE, registry, options.err);
     if (!loaded) return EXIT_CONFIG;
-    out.write(`Running ${CMDB_PIPELINE_FILE} (trailrouter run --once) ...\n`);
+    out.write(`Running ${path.relative(process.cwd(), CMDB_PIPELINE_FILE)} as \`trailrouter run --once\` does:\n`);
     const summary = await runLoaded(loaded, { ...options, once: true, registry });
     out.write(`${formatRunSummary(summary)}\n\n`);
 
@@ -106,8 +107,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       Users: await drainQueue(aws, world.sinkQueueUrls.Users!),
     };
     const table = new Table({
-      head: ["queue", "messages", "by event name", "expected"],
-      style: { head: [], border: [] },
+      head: ["queue", "messages", "by event name", "expected by the walkthrough's table"],
+      ...TABLE_STYLE,
     });
     let allAsExpected = true;
     for (const [queue, messages] of Object.entries(arrived)) {

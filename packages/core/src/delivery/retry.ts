@@ -29,19 +29,33 @@ export const retrySettingsSchema: JsonSchema = {
   description:
     "Retries of entries the service failed with a retryable error (exponential backoff, full jitter)",
   properties: {
-    attempts: { type: "integer", minimum: 1, maximum: 20, default: DEFAULT_RETRY_SETTINGS.attempts },
+    attempts: {
+      type: "integer",
+      minimum: 1,
+      maximum: 20,
+      default: DEFAULT_RETRY_SETTINGS.attempts,
+      description: "Sends of an entry at most, the first included",
+    },
     baseDelayMs: {
       type: "integer",
       minimum: 0,
       maximum: 60_000,
       default: DEFAULT_RETRY_SETTINGS.baseDelayMs,
+      description: "Backoff before the first retry; doubles each round",
     },
-    maxDelayMs: { type: "integer", minimum: 0, maximum: 300_000, default: DEFAULT_RETRY_SETTINGS.maxDelayMs },
+    maxDelayMs: {
+      type: "integer",
+      minimum: 0,
+      maximum: 300_000,
+      default: DEFAULT_RETRY_SETTINGS.maxDelayMs,
+      description: "Longest backoff between two rounds",
+    },
     maxElapsedMs: {
       type: "integer",
       minimum: 0,
       maximum: 3_600_000,
       default: DEFAULT_RETRY_SETTINGS.maxElapsedMs,
+      description: "No new round starts after this long; what is left is reported as failed",
     },
   },
   additionalProperties: false,

@@ -1,0 +1,181 @@
+/**
+ * The runtime's delivery rules, with an in-memory source and sinks (pure logic, no AWS):
+ * fan-out to routes and sinks, ack only after full delivery, nack on any failure.
+ */
+import {
+  type AnyPlugin,
+  DeliveryError,
+  type Envelope,
+  NotificationError,
+  PluginRegistry,
+  type SourceObject,
+  type TrailRecord,
+  builtinPlugins,
+  definePlugin,
+  parsePipelineText,
+  runPipelines,
+} from "@trailrouter/core";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+
+interface FakeMessage {
+  id: string;
+  objects: (TrailRecord[] | Error)[];
+}
+
+/** A world of in-memory queues: messages in, records out, and what was acked or nacked. */
+function memoryWorld(messages: FakeMessage[], options: { failEventIds?: Set<string>; throwingSink?: string } = {}) {
+  const acked: string[] = [];
+  const nacked: { id: string; error: Error }[] = [];
+  const received = new Map<string, TrailRecord[]>();
+  const closed: string[] = [];
+
+  const source = definePlugin({
+    kind: "source",
+    type: "memory",
+    schema: { type: "object", properties: {} },
+    create: () => ({
+      async *receive() {
+        for (const message of messages) {
+          const envelope: Envelope = {
+            id: message.id,
+            receiveCount: 1,
+            async *objects(): AsyncIterable<SourceObject> {
+              for (const [i, object] of message.objects.entries()) {
+                if (object instanceof Error) throw object;
+                yield { bucket: "b", key: `${message.id}/${i}`, body: new TextEncoder().encode(JSON.stringify({ Records: object })) };
+              }
+            },
+            ack: async () => void acked.push(message.id),
+            nack: async (error) => void nacked.push({ id: message.id, error }),
+          };
+          yield envelope;
+        }
+      },
+      close: async () => void closed.push("source"),
+    }),
+  });
+
+  const sink = definePlugin({
+    kind: "sink",
+    type: "memory",
+    schema: { type: "object", properties: {} },
+    create: (_config, context) => ({
+      async deliver(records: readonly TrailRecord[]) {
+        if (options.throwingSink === context.name) throw new Error("connection refused");
+        const failed = records
+          .filter((r) => options.failEventIds?.has(r.eventID!))
+          .map((record) => ({ record, error: new DeliveryError("Refused", "refused", { sink: context.name, eventID: record.eventID }) }));
+        const ok = records.filter((r) => !options.failEventIds?.has(r.eventID!));
+        received.set(context.name, [...(received.get(context.name) ?? []), ...ok]);
+        return { delivered: ok.length, failed };
+      },
+      close: async () => void closed.push(context.name),
+    }),
+  });
+
+  return { plugins: [source, sink] as AnyPlugin[], acked, nacked, received, closed };
+}
+
+const PIPELINE = `
+pipelines:
+  - name: p
+    source: { type: memory }
+    routes:
+      - { name: iam, match: { type: event-pattern, pattern: { eventSource: [iam.amazonaws.com] } }, to: [security, archive] }
+      - { name: users, match: { type: event-name, names: [CreateUser] }, to: [security] }
+      - { name: never, match: { type: event-name, names: [NoSuchEvent] }, to: [archive] }
+    sinks:
+      security: { type: memory }
+      archive: { type: memory }
+`;
+
+const record = (eventID: string, eventName: string, eventSource = "iam.amazonaws.com"): TrailRecord => ({ eventID, eventName, eventSource });
+
+async function run(world: ReturnType<typeof memoryWorld>) {
+  const registry = new PluginRegistry([...builtinPlugins, ...world.plugins]);
+  const loaded = await parsePipelineText(PIPELINE, { registry });
+  return runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true });
+}
+
+describe("runtime", () => {
+  it("fans a record out to every route it matches and every sink of those routes, once per sink", async () => {
+    const world = memoryWorld([
+      { id: "m1", objects: [[record("1", "CreateUser"), record("2", "ListUsers"), record("3", "RunInstances", "ec2.amazonaws.com")]] },
+    ]);
+    const summary = await run(world);
+    // CreateUser matches `iam` and `users`, both feeding `security`: it reaches security once.
+    expect(world.received.get("security")!.map((r) => r.eventID)).toEqual(["1", "2"]);
+    expect(world.received.get("archive")!.map((r) => r.eventID)).toEqual(["1", "2"]);
+    expect(summary.pipelines[0]!.routed).toEqual({ iam: 2, users: 1, never: 0 });
+    expect(summary.pipelines[0]!.delivered).toEqual({ security: 2, archive: 2 });
+    expect(summary.pipelines[0]!.records).toBe(3);
+    expect(world.acked).toEqual(["m1"]);
+    expect(summary.ok).toBe(true);
+  });
+
+  it("acks an envelope only when every object reached every sink, and nacks it otherwise", async () => {
+    const world = memoryWorld(
+      [
+        { id: "good", objects: [[record("1", "CreateUser")], [record("2", "DeleteUser")]] },
+        { id: "bad", objects: [[record("3", "CreateUser")], [record("4", "DeleteUser")]] },
+      ],
+      { failEventIds: new Set(["4"]) },
+    );
+    const summary = await run(world);
+    expect(world.acked).toEqual(["good"]);
+    expect(world.nacked.map((n) => n.id)).toEqual(["bad"]);
+    const error = world.nacked[0]!.error as DeliveryError;
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect(error.code).toBe("Refused");
+    expect(error.context).toMatchObject({ messageId: "bad", bucket: "b", key: "bad/1", eventID: "4" });
+    expect(summary.ok).toBe(false);
+    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 1, nacked: 1 });
+    expect(summary.pipelines[0]!.failures).toEqual([{ stage: "deliver", code: "Refused", count: 1 }]);
+  });
+
+  it("treats a sink that throws as having delivered nothing", async () => {
+    const world = memoryWorld([{ id: "m", objects: [[record("1", "CreateUser")]] }], { throwingSink: "archive" });
+    const summary = await run(world);
+    expect(world.acked).toEqual([]);
+    expect(world.nacked.map((n) => n.id)).toEqual(["m"]);
+    expect(summary.pipelines[0]!.failures[0]).toMatchObject({ stage: "deliver" });
+  });
+
+  it("nacks an envelope whose notification cannot be read, and keeps serving the others", async () => {
+    const world = memoryWorld([
+      { id: "garbage", objects: [new NotificationError("MalformedBody", "not JSON", { messageId: "garbage" })] },
+      { id: "after", objects: [[record("1", "CreateUser")]] },
+    ]);
+    const summary = await run(world);
+    expect(world.nacked.map((n) => n.id)).toEqual(["garbage"]);
+    expect(world.acked).toEqual(["after"]);
+    expect(summary.pipelines[0]!.failures).toEqual([{ stage: "unwrap", code: "MalformedBody", count: 1 }]);
+  });
+
+  it("closes the source and every sink when the run ends", async () => {
+    const world = memoryWorld([]);
+    await run(world);
+    expect(world.closed.sort()).toEqual(["archive", "security", "source"]);
+  });
+
+  it("stops before receiving anything when a plugin cannot be created, closing what was created", async () => {
+    const world = memoryWorld([{ id: "m", objects: [[record("1", "CreateUser")]] }]);
+    const broken = definePlugin({
+      kind: "sink",
+      type: "broken",
+      schema: { type: "object", properties: {} },
+      create: () => {
+        throw new Error("no credentials");
+      },
+    });
+    const registry = new PluginRegistry([...builtinPlugins, ...world.plugins, broken as AnyPlugin]);
+    const loaded = await parsePipelineText(PIPELINE.replace("archive: { type: memory }", "archive: { type: broken }"), { registry });
+    await expect(runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true })).rejects.toMatchObject({
+      stage: "plugin",
+      message: "no credentials",
+    });
+    expect(world.acked).toEqual([]);
+    expect(world.closed.sort()).toEqual(["security", "source"]);
+  });
+});
