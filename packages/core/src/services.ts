@@ -11,6 +11,8 @@ export const TOKENS = {
   Clock: Symbol.for("trailrouter.Clock"),
   Metrics: Symbol.for("trailrouter.Metrics"),
   AwsSettings: Symbol.for("trailrouter.AwsSettings"),
+  /** An AwsClientFactory with the pipeline's settings (plugins get their own merged one in context). */
+  AwsClients: Symbol.for("trailrouter.AwsClients"),
   PipelineName: Symbol.for("trailrouter.PipelineName"),
   Plugins: Symbol.for("trailrouter.Plugins"),
 } as const;

@@ -511,3 +511,18 @@ describe("buildPipelineSchema", () => {
     expect((error as PluginError).message).toMatch(/^the sink plugin "broken" has an invalid schema: /);
   });
 });
+
+describe("values from the environment", () => {
+  it("become numbers and booleans where the schema wants them", async () => {
+    const text = `pipelines:\n${pipelineYaml()}`.replace(
+      'queueUrl: "http://localhost:4566/000000000000/trail" }',
+      'queueUrl: "http://localhost:4566/000000000000/trail", waitTimeSeconds: "${WAIT:-5}" }',
+    );
+    const loaded = await parse(text, newRegistry(), { WAIT: "7" });
+    expect(loaded.config.pipelines[0]!.source.waitTimeSeconds).toBe(7);
+    const defaulted = await parse(text);
+    expect(defaulted.config.pipelines[0]!.source.waitTimeSeconds).toBe(5);
+    const problems = await problemsOf(parse(text, newRegistry(), { WAIT: "soon" }));
+    expect(problems).toEqual([{ path: "pipelines[0].source.waitTimeSeconds", message: "must be an integer, not a string" }]);
+  });
+});

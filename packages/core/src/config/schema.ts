@@ -89,7 +89,8 @@ export function buildPipelineSchema(registry: PluginRegistry): JsonSchema {
 }
 
 function newAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true });
+  // coerceTypes: numbers and booleans may come from the environment (`concurrency: ${CONCURRENCY:-4}`).
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, discriminator: true, verbose: true });
   // ajv-formats is CommonJS: under NodeNext its function is the `default` of the module object.
   ajvFormats.default(ajv);
   return ajv;

@@ -61,6 +61,7 @@ export class Pipeline {
     container.register(TOKENS.Metrics, { useValue: metrics });
     container.register(TOKENS.Clock, { useValue: clock });
     container.register(TOKENS.AwsSettings, { useValue: pipelineAws });
+    container.register(TOKENS.AwsClients, { useValue: awsClientFactory(pipelineAws) });
 
     const created: { close(): Promise<void> }[] = [];
     const build = async <K extends PluginKind>(
