@@ -1,8 +1,10 @@
 import { builtinPlugins, PluginRegistry } from "@trailrouter/core";
+import { eventBridgeSink } from "@trailrouter/sink-eventbridge";
+import { snsSink } from "@trailrouter/sink-sns";
 import { sqsSink } from "@trailrouter/sink-sqs";
 import { sqsSource } from "@trailrouter/source-sqs";
 
 /** The plugins every pipeline file can use without a `plugins:` entry. */
 export function createDefaultRegistry(): PluginRegistry {
-  return new PluginRegistry([...builtinPlugins, sqsSource, sqsSink]);
+  return new PluginRegistry([...builtinPlugins, sqsSource, sqsSink, snsSink, eventBridgeSink]);
 }

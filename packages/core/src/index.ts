@@ -7,6 +7,7 @@ export type * from "./config/types.js";
 export * from "./decoders/cloudtrail.js";
 export * from "./delivery/batch.js";
 export * from "./delivery/format.js";
+export * from "./delivery/message.js";
 export * from "./delivery/retry.js";
 export * from "./errors.js";
 export * from "./interfaces.js";

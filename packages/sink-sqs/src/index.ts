@@ -1,8 +1,2 @@
-export {
-  ATTRIBUTE_FIELDS,
-  DEFAULT_MESSAGE_GROUP,
-  type EncodeOptions,
-  encodeRecord,
-  type SqsEntry,
-} from "./encode.js";
+export { encodeRecord, type SqsEntry } from "./encode.js";
 export { SQS_MAX_BATCH_ENTRIES, SQS_MAX_BYTES, type SqsSinkConfig, sqsSink } from "./sink.js";

@@ -1,16 +1,20 @@
 /**
- * The `sqs` sink: records as JSON messages through SendMessageBatch, ten at a time within
- * SQS's 1 MiB limits, retrying only the entries SQS failed on its side.
+ * The `sqs` sink: records (or their EventBridge envelope) as JSON messages through
+ * SendMessageBatch, ten at a time within SQS's 1 MiB limits, retrying only the entries SQS
+ * failed on its side.
  */
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
   type AwsSettings,
   awsSettingsSchema,
   type BatchSender,
-  type BatchSendResult,
+  batchEntryFailures,
+  DEFAULT_MESSAGE_GROUP_ID_FIELD,
   definePlugin,
   deliverInBatches,
-  type EntryFailure,
+  messageGroupIdFieldSchema,
+  type OutputFormat,
+  outputFormatSchema,
   type RetrySettings,
   retrySettingsSchema,
 } from "@trailrouter/core";
@@ -26,6 +30,7 @@ export interface SqsSinkConfig {
   maxBatchBytes?: number;
   maxMessageBytes?: number;
   messageGroupIdField?: string;
+  format?: OutputFormat;
   retry?: RetrySettings;
   aws?: AwsSettings;
 }
@@ -47,6 +52,7 @@ export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
         minimum: 1,
         maximum: SQS_MAX_BATCH_ENTRIES,
         default: SQS_MAX_BATCH_ENTRIES,
+        description: "Entries per SendMessageBatch request",
       },
       maxBatchBytes: {
         type: "integer",
@@ -63,13 +69,8 @@ export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
         description:
           "Largest message sent (body + attributes); set it to the queue's MaximumMessageSize when that is lower",
       },
-      messageGroupIdField: {
-        type: "string",
-        minLength: 1,
-        default: "recipientAccountId",
-        description:
-          "FIFO queues: record field (dotted path allowed) used as MessageGroupId; falls back to eventSource",
-      },
+      messageGroupIdField: messageGroupIdFieldSchema,
+      format: outputFormatSchema,
       retry: retrySettingsSchema,
       aws: awsSettingsSchema,
     },
@@ -79,7 +80,11 @@ export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
   create(config, context) {
     const client = context.aws.client(SQSClient);
     const fifo = config.queueUrl.endsWith(".fifo");
-    const encodeOptions = { fifo, messageGroupIdField: config.messageGroupIdField ?? "recipientAccountId" };
+    const encodeOptions = {
+      fifo,
+      format: config.format ?? "record",
+      messageGroupIdField: config.messageGroupIdField ?? DEFAULT_MESSAGE_GROUP_ID_FIELD,
+    };
     const sender: BatchSender<SqsEntry> = {
       maxEntries: config.maxBatchEntries ?? SQS_MAX_BATCH_ENTRIES,
       maxBatchBytes: config.maxBatchBytes ?? SQS_MAX_BYTES,
@@ -93,7 +98,7 @@ export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
             Entries: entries.map((entry, index) => ({ ...entry, Id: String(index) })),
           }),
         );
-        return batchResult(entries.length, response.Successful ?? [], response.Failed ?? []);
+        return batchEntryFailures(entries.length, response.Successful ?? [], response.Failed ?? [], "SQS");
       },
     };
     return {
@@ -111,32 +116,3 @@ export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
     };
   },
 });
-
-/**
- * SQS's answer as entry failures. `SenderFault: true` means the entry itself is wrong; false,
- * that SQS failed and may succeed later. An entry in neither list is treated as not sent.
- */
-function batchResult(
-  count: number,
-  successful: readonly { Id?: string }[],
-  failed: readonly { Id?: string; SenderFault?: boolean; Code?: string; Message?: string }[],
-): BatchSendResult {
-  const answered = new Set([...successful, ...failed].map((entry) => entry.Id));
-  const failures: EntryFailure[] = failed.map((entry) => ({
-    index: Number(entry.Id),
-    code: entry.Code ?? "UnknownError",
-    message: entry.Message ?? "SQS gave no reason",
-    retryable: entry.SenderFault !== true,
-  }));
-  for (let index = 0; index < count; index++) {
-    if (!answered.has(String(index))) {
-      failures.push({
-        index,
-        code: "NoResult",
-        message: "SQS returned no result for the entry",
-        retryable: true,
-      });
-    }
-  }
-  return { failed: failures };
-}

@@ -8,16 +8,21 @@ import {
 import {
   type AwsClientFactory,
   awsClientFactory,
+  builtinPlugins,
+  checkPipelineFile,
   DeliveryError,
+  type EventBridgeCloudTrailEvent,
   type PluginContext,
   PluginRegistry,
   RouterMetrics,
   type Sink,
   systemClock,
   type TrailRecord,
+  toEventBridgeEvent,
 } from "@trailrouter/core";
 import { type LocalAws, startLocalAws } from "@trailrouter/local-aws";
 import { encodeRecord, type SqsSinkConfig, sqsSink } from "@trailrouter/sink-sqs";
+import { sqsSource } from "@trailrouter/source-sqs";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -44,8 +49,8 @@ function recordingAwsFactory(): AwsClientFactory {
   return {
     settings: factory.settings,
     client(Client, extra) {
-      const client = factory.client(Client, extra) as SQSClient;
-      client.middlewareStack.add(
+      const client = factory.client(Client, extra);
+      (client as SQSClient).middlewareStack.add(
         (next, context) => async (args) => {
           if (context.commandName === "SendMessageBatchCommand")
             batchRequests.push(structuredClone(args.input) as never);
@@ -292,5 +297,109 @@ describe("sqs sink against SQS", () => {
     for (const { error } of result.failed) {
       expect(error).toMatchObject({ code: "QueueDoesNotExist", context: { sink: "out", retryable: false } });
     }
+  });
+});
+
+describe("sqs sink with format: eventbridge", () => {
+  it("sends EventBridge's CloudTrail envelope as body, with the record's attributes", async () => {
+    const queueUrl = createQueue();
+    const sink = await createSink({ queueUrl, format: "eventbridge" });
+    const records = [
+      trailRecord(1),
+      trailRecord(2, { eventName: "CreateUser", eventSource: "iam.amazonaws.com", awsRegion: "us-east-1" }),
+    ];
+
+    expect(await sink.deliver(records)).toEqual({ delivered: 2, failed: [] });
+
+    const messages = await receiveAll(queueUrl, 3);
+    expect(messages).toHaveLength(2);
+    const byId = new Map(
+      messages.map((m) => [(JSON.parse(m.Body ?? "{}") as EventBridgeCloudTrailEvent).detail.eventID, m]),
+    );
+    const iam = byId.get(records[1]?.eventID);
+    expect(JSON.parse(iam?.Body ?? "null")).toEqual({
+      version: "0",
+      id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      "detail-type": "AWS API Call via CloudTrail",
+      source: "aws.iam",
+      account: "123456789012",
+      time: "2024-05-01T12:00:00Z",
+      region: "us-east-1",
+      resources: [],
+      detail: records[1],
+    });
+    expect(iam?.MessageAttributes).toEqual({
+      eventName: { DataType: "String", StringValue: "CreateUser" },
+      eventSource: { DataType: "String", StringValue: "iam.amazonaws.com" },
+      awsRegion: { DataType: "String", StringValue: "us-east-1" },
+      recipientAccountId: { DataType: "String", StringValue: "123456789012" },
+    });
+    expect(JSON.parse(byId.get(records[0]?.eventID)?.Body ?? "null")).toEqual(
+      toEventBridgeEvent(records[0] as TrailRecord),
+    );
+  });
+
+  it("takes FIFO ids from the record, not from the envelope", async () => {
+    const queueUrl = createQueue({ FifoQueue: "true" }, ".fifo");
+    const sink = await createSink({ queueUrl, format: "eventbridge" });
+    const record = trailRecord(1, { recipientAccountId: "444444444444" });
+
+    expect(await sink.deliver([record])).toEqual({ delivered: 1, failed: [] });
+
+    const [message] = await receiveAll(queueUrl, 1);
+    expect(message?.Attributes).toMatchObject({
+      MessageGroupId: "444444444444",
+      MessageDeduplicationId: record.eventID,
+    });
+    expect(JSON.parse(message?.Body ?? "null")).toMatchObject({
+      "detail-type": "AWS API Call via CloudTrail",
+    });
+  });
+
+  it("counts the envelope, not the bare record, against maxMessageBytes", async () => {
+    const queueUrl = createQueue();
+    const fitsBare = recordOfSize(1, 2048);
+    const sink = await createSink({ queueUrl, format: "eventbridge", maxMessageBytes: 2048 });
+
+    const result = await sink.deliver([fitsBare]);
+
+    expect(result.failed.map((f) => (f.error as DeliveryError).code)).toEqual(["RecordTooLarge"]);
+    expect((result.failed[0]!.error as DeliveryError).context.bytes).toBeGreaterThan(2048);
+    expect(batchRequests).toHaveLength(0);
+  });
+});
+
+describe("sqs sink options in a pipeline file", () => {
+  const registry = () => new PluginRegistry([...builtinPlugins, sqsSource, sqsSink]);
+  const pipelineFile = (sink: Record<string, unknown>) => ({
+    pipelines: [
+      {
+        name: "trail",
+        source: { type: "sqs", queueUrl: "https://sqs.us-east-1.amazonaws.com/111122223333/trail" },
+        routes: [{ name: "all", match: { type: "event-name", names: ["RunInstances"] }, to: ["out"] }],
+        sinks: { out: { type: "sqs", ...sink } },
+      },
+    ],
+  });
+
+  it("defaults format to record and accepts eventbridge", () => {
+    const plain = pipelineFile({ queueUrl: "https://sqs.us-east-1.amazonaws.com/111122223333/out" });
+    expect(checkPipelineFile(plain, registry())).toEqual([]);
+    expect(plain.pipelines[0]?.sinks.out).toMatchObject({ format: "record" });
+    const wrapped = pipelineFile({
+      queueUrl: "https://sqs.us-east-1.amazonaws.com/111122223333/out",
+      format: "eventbridge",
+    });
+    expect(checkPipelineFile(wrapped, registry())).toEqual([]);
+  });
+
+  it("refuses an unknown format with its path", () => {
+    const file = pipelineFile({
+      queueUrl: "https://sqs.us-east-1.amazonaws.com/111122223333/out",
+      format: "xml",
+    });
+    expect(checkPipelineFile(file, registry())).toEqual([
+      { path: "pipelines[0].sinks.out.format", message: expect.stringMatching(/record.*eventbridge/) },
+    ]);
   });
 });

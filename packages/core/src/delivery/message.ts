@@ -1,0 +1,136 @@
+/**
+ * A record as a message of a queue or a topic (SQS, SNS): the body in the sink's output format,
+ * the record fields consumers filter on as string attributes, the ids a FIFO queue or topic
+ * needs, the size as both services count it, and their per-entry answer to a batch request.
+ */
+import { createHash } from "node:crypto";
+import type { TrailRecord } from "../interfaces.js";
+import type { JsonSchema } from "../plugin.js";
+import type { BatchSendResult, EntryFailure } from "./batch.js";
+import { formatRecord, type OutputFormat } from "./format.js";
+
+/** Record fields copied into message attributes, so consumers can filter without parsing. */
+export const MESSAGE_ATTRIBUTE_FIELDS = [
+  "eventName",
+  "eventSource",
+  "awsRegion",
+  "recipientAccountId",
+] as const;
+
+export const DEFAULT_MESSAGE_GROUP_ID_FIELD = "recipientAccountId";
+/** The group of a FIFO message whose record has neither the configured field nor an eventSource. */
+export const DEFAULT_MESSAGE_GROUP = "trailrouter";
+
+/** The `messageGroupIdField` option of the sinks that write to FIFO queues or topics. */
+export const messageGroupIdFieldSchema: JsonSchema = {
+  type: "string",
+  minLength: 1,
+  default: DEFAULT_MESSAGE_GROUP_ID_FIELD,
+  description:
+    "FIFO only: record field (dotted path allowed) used as MessageGroupId; falls back to eventSource",
+};
+
+/** A message attribute as SQS and SNS both take it. */
+export interface StringMessageAttribute {
+  DataType: "String";
+  StringValue: string;
+}
+
+export interface MessageEncodeOptions {
+  /** What the body carries; the attributes and ids always come from the record itself. */
+  readonly format?: OutputFormat;
+  /** FIFO queue or topic: give the message a group id and a deduplication id. */
+  readonly fifo?: boolean;
+  /** Record field (dotted path allowed) whose value is the FIFO message group. */
+  readonly messageGroupIdField?: string;
+}
+
+export interface EncodedMessage {
+  readonly body: string;
+  readonly attributes: Record<string, StringMessageAttribute>;
+  /** The body plus each attribute's name, type and value: what SQS and SNS count against their limits. */
+  readonly bytes: number;
+  /** Set for FIFO only. */
+  readonly groupId?: string;
+  /** Set for FIFO only: the eventID, so a record sent twice is deduplicated by the service. */
+  readonly deduplicationId?: string;
+}
+
+export function encodeMessage(record: TrailRecord, options: MessageEncodeOptions = {}): EncodedMessage {
+  const body = JSON.stringify(formatRecord(record, options.format));
+  let bytes = Buffer.byteLength(body);
+  const attributes: Record<string, StringMessageAttribute> = {};
+  for (const name of MESSAGE_ATTRIBUTE_FIELDS) {
+    const value = record[name];
+    // SQS and SNS refuse empty attribute values.
+    if (typeof value !== "string" || value === "") continue;
+    attributes[name] = { DataType: "String", StringValue: value };
+    bytes += Buffer.byteLength(name) + Buffer.byteLength("String") + Buffer.byteLength(value);
+  }
+  if (!options.fifo) return { body, attributes, bytes };
+  const groupId =
+    scalarText(fieldValue(record, options.messageGroupIdField ?? DEFAULT_MESSAGE_GROUP_ID_FIELD)) ??
+    scalarText(record.eventSource) ??
+    DEFAULT_MESSAGE_GROUP;
+  const deduplicationId = scalarText(record.eventID) ?? createHash("sha256").update(body).digest("hex");
+  return { body, attributes, bytes, groupId, deduplicationId };
+}
+
+function fieldValue(record: TrailRecord, path: string): unknown {
+  let value: unknown = record;
+  for (const key of path.split(".")) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function scalarText(value: unknown): string | undefined {
+  if (typeof value === "string") return value === "" ? undefined : value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return undefined;
+}
+
+/** An entry of `Successful[]` in a SendMessageBatch or PublishBatch answer. */
+export interface BatchEntrySuccess {
+  Id?: string | undefined;
+}
+
+/** An entry of `Failed[]` in a SendMessageBatch or PublishBatch answer. */
+export interface BatchEntryFailure {
+  Id?: string | undefined;
+  SenderFault?: boolean | undefined;
+  Code?: string | undefined;
+  Message?: string | undefined;
+}
+
+/**
+ * A SendMessageBatch or PublishBatch answer as entry failures, for request entries whose `Id`
+ * is their position. `SenderFault: true` means the entry itself is wrong; false, that the service
+ * failed and may succeed later. An entry in neither list is treated as not sent.
+ */
+export function batchEntryFailures(
+  entryCount: number,
+  successful: readonly BatchEntrySuccess[],
+  failed: readonly BatchEntryFailure[],
+  service: string,
+): BatchSendResult {
+  const answered = new Set([...successful, ...failed].map((entry) => entry.Id));
+  const failures: EntryFailure[] = failed.map((entry) => ({
+    index: Number(entry.Id),
+    code: entry.Code ?? "UnknownError",
+    message: entry.Message ?? `${service} gave no reason`,
+    retryable: entry.SenderFault !== true,
+  }));
+  for (let index = 0; index < entryCount; index++) {
+    if (!answered.has(String(index))) {
+      failures.push({
+        index,
+        code: "NoResult",
+        message: `${service} returned no result for the entry`,
+        retryable: true,
+      });
+    }
+  }
+  return { failed: failures };
+}

@@ -1,0 +1,109 @@
+import { createHash } from "node:crypto";
+import {
+  batchEntryFailures,
+  encodeMessage,
+  MESSAGE_ATTRIBUTE_FIELDS,
+  type TrailRecord,
+  toEventBridgeEvent,
+} from "@trailrouter/core";
+import { describe, expect, it } from "vitest";
+
+const record: TrailRecord = {
+  eventID: "6f2c0a2e-1c1b-4c1e-9a57-0c7f6f1a2b3c",
+  eventTime: "2024-05-01T12:00:00Z",
+  eventName: "CreateUser",
+  eventSource: "iam.amazonaws.com",
+  awsRegion: "us-east-1",
+  recipientAccountId: "123456789012",
+  userIdentity: { accountId: "999988887777", sessionContext: { depth: 3 } },
+  requestParameters: { userName: "zoë" },
+};
+
+describe("encodeMessage", () => {
+  it("sends the record as JSON with its filterable fields as string attributes", () => {
+    const message = encodeMessage(record);
+    expect(message.body).toBe(JSON.stringify(record));
+    expect(message.attributes).toEqual(
+      Object.fromEntries(
+        MESSAGE_ATTRIBUTE_FIELDS.map((name) => [name, { DataType: "String", StringValue: record[name] }]),
+      ),
+    );
+    expect(message).not.toHaveProperty("groupId");
+    expect(message).not.toHaveProperty("deduplicationId");
+  });
+
+  it("counts UTF-8 bytes of the body and of each attribute's name, type and value", () => {
+    const message = encodeMessage(record);
+    const attributeBytes = MESSAGE_ATTRIBUTE_FIELDS.reduce(
+      (sum, name) => sum + name.length + "String".length + String(record[name]).length,
+      0,
+    );
+    // "zoë" is 4 bytes in UTF-8, 3 UTF-16 units.
+    expect(message.bytes).toBe(JSON.stringify(record).length + 1 + attributeBytes);
+  });
+
+  it("leaves out attributes whose field is missing, empty or not a string", () => {
+    const message = encodeMessage({
+      ...record,
+      awsRegion: "",
+      eventSource: 7 as never,
+      eventName: undefined,
+    });
+    expect(Object.keys(message.attributes)).toEqual(["recipientAccountId"]);
+    expect(message.bytes).toBe(
+      Buffer.byteLength(message.body) + "recipientAccountIdString123456789012".length,
+    );
+  });
+
+  it("wraps the body in EventBridge's envelope and keeps the record's attributes", () => {
+    const message = encodeMessage(record, { format: "eventbridge", fifo: true });
+    expect(JSON.parse(message.body)).toEqual(toEventBridgeEvent(record));
+    expect(message.attributes).toEqual(encodeMessage(record).attributes);
+    expect(message.groupId).toBe("123456789012");
+    expect(message.deduplicationId).toBe(record.eventID);
+  });
+
+  it("takes the FIFO group from the configured field, then eventSource, then a fixed group", () => {
+    const group = (fields: Partial<TrailRecord>, messageGroupIdField?: string) =>
+      encodeMessage({ ...record, ...fields }, { fifo: true, messageGroupIdField }).groupId;
+    expect(group({})).toBe("123456789012");
+    expect(group({}, "userIdentity.accountId")).toBe("999988887777");
+    expect(group({}, "userIdentity.sessionContext.depth")).toBe("3");
+    expect(group({}, "userIdentity")).toBe("iam.amazonaws.com");
+    expect(group({ recipientAccountId: "" })).toBe("iam.amazonaws.com");
+    expect(group({ recipientAccountId: undefined, eventSource: undefined })).toBe("trailrouter");
+  });
+
+  it("deduplicates on the eventID, or on a hash of the body without one", () => {
+    const withoutId = { ...record, eventID: undefined };
+    const message = encodeMessage(withoutId, { fifo: true });
+    expect(message.deduplicationId).toBe(createHash("sha256").update(message.body).digest("hex"));
+    expect(encodeMessage(withoutId, { fifo: true }).deduplicationId).toBe(message.deduplicationId);
+  });
+});
+
+describe("batchEntryFailures", () => {
+  it("retries what the service failed on its side, not what the sender got wrong", () => {
+    const result = batchEntryFailures(
+      4,
+      [{ Id: "0" }, { Id: "3" }],
+      [
+        { Id: "1", SenderFault: false, Code: "InternalError", Message: "try again" },
+        { Id: "2", SenderFault: true, Code: "InvalidParameter", Message: "Message too long" },
+      ],
+      "SNS",
+    );
+    expect(result.failed).toEqual([
+      { index: 1, code: "InternalError", message: "try again", retryable: true },
+      { index: 2, code: "InvalidParameter", message: "Message too long", retryable: false },
+    ]);
+  });
+
+  it("treats an entry in neither list as not sent, and names the service when it gave no reason", () => {
+    const result = batchEntryFailures(3, [{ Id: "0" }], [{ Id: "2" }], "SQS");
+    expect(result.failed).toEqual([
+      { index: 2, code: "UnknownError", message: "SQS gave no reason", retryable: true },
+      { index: 1, code: "NoResult", message: "SQS returned no result for the entry", retryable: true },
+    ]);
+  });
+});
