@@ -10,12 +10,16 @@ export default defineConfig({
       "@trailrouter/core": src("core"),
       "@trailrouter/source-sqs": src("source-sqs"),
       "@trailrouter/sink-sqs": src("sink-sqs"),
+      "@trailrouter/sink-sns": src("sink-sns"),
+      "@trailrouter/sink-eventbridge": src("sink-eventbridge"),
       "@trailrouter/local-aws": src("local-aws"),
       "@trailrouter/cli": src("cli"),
     },
   },
   test: {
     include: ["packages/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
+    // Installs moto (the EventBridge emulator) into .venv/moto once per run when it is missing.
+    globalSetup: ["./scripts/ensure-moto.mjs"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     env: {

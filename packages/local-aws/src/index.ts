@@ -1,5 +1,6 @@
 export * from "./emulator.js";
 export * from "./log-files.js";
+export * from "./moto.js";
 export * from "./notifications.js";
 export * from "./samples.js";
 export {

@@ -1,0 +1,20 @@
+export {
+  AUTO_DETAIL_TYPE,
+  type EntryOptions,
+  encodeEntry,
+  putEventsEntryFailures,
+  putEventsEntrySize,
+  RETRYABLE_ENTRY_ERRORS,
+  resourceValues,
+} from "./encode.js";
+export {
+  DEFAULT_DETAIL_TYPE,
+  DEFAULT_EVENT_BUS,
+  DEFAULT_SOURCE,
+  EVENT_BUS_NAME_PATTERN,
+  EVENTBRIDGE_DEFAULT_MAX_BYTES,
+  EVENTBRIDGE_MAX_BATCH_ENTRIES,
+  EVENTBRIDGE_MAX_BYTES,
+  type EventBridgeSinkConfig,
+  eventBridgeSink,
+} from "./sink.js";
