@@ -1,4 +1,5 @@
 export * from "./emulator.js";
+export * from "./fault-proxy.js";
 export * from "./log-files.js";
 export * from "./moto.js";
 export * from "./notifications.js";
