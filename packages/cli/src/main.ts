@@ -3,6 +3,7 @@ import type { LevelWithSilent } from "pino";
 import { demoCommand } from "./commands/demo.js";
 import { pluginReference } from "./commands/plugins.js";
 import { runCommand } from "./commands/run.js";
+import { testPatternCommand } from "./commands/test-pattern.js";
 import { validateCommand } from "./commands/validate.js";
 import { EXIT_CONFIG, EXIT_FAILURES } from "./load.js";
 import { createLogger, LOG_LEVELS } from "./logger.js";
@@ -63,6 +64,17 @@ export async function main(
     .description("print the reference of every plugin and its options (Markdown)")
     .action(() => {
       io.out.write(pluginReference(createDefaultRegistry()));
+    });
+
+  program
+    .command("test-pattern")
+    .description(
+      "test an event pattern against one event (a CloudTrail record): print true or false; exit 2 with the error's path if the pattern is invalid",
+    )
+    .requiredOption("-p, --pattern <pattern>", "the event pattern: a JSON file, or inline JSON")
+    .requiredOption("-e, --event <event>", "the event: a JSON file, or inline JSON")
+    .action(async (opts: { pattern: string; event: string }) => {
+      exitCode = await testPatternCommand(opts, io);
     });
 
   program

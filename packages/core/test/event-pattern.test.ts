@@ -2,17 +2,10 @@ import { compileEventPattern, type TrailRecord } from "@trailrouter/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadSampleRecords } from "./fixtures/cloudtrail-samples.js";
-
-/** [what the case shows, pattern, event, matches?] */
-type Case = [string, unknown, unknown, boolean];
+import { checkPatternCases } from "./pattern-cases.js";
 
 const json = (text: string): unknown => JSON.parse(text);
-
-function check(cases: Case[]) {
-  it.each(cases)("%s", (_name, pattern, event, expected) => {
-    expect(compileEventPattern(pattern).matches(event)).toBe(expected);
-  });
-}
+const check = checkPatternCases;
 
 describe("event patterns: fields", () => {
   check([

@@ -1,4 +1,10 @@
 export { Pipeline, type PipelineDependencies, type RunOptions } from "./pipeline.js";
-export { type CompiledRoute, RoutedBatch, Router } from "./router.js";
+export {
+  type CompiledRoute,
+  type PatternRoute,
+  type RouteDefinition,
+  RoutedBatch,
+  Router,
+} from "./router.js";
 export { type RunPipelinesOptions, runPipelines } from "./run.js";
 export { type PipelineSummary, type RunSummary, summarize } from "./summary.js";

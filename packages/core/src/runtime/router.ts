@@ -1,4 +1,5 @@
 import type { Matcher, TrailRecord } from "../interfaces.js";
+import { type CompiledPatternSet, compilePatterns } from "../matchers/event-pattern/pattern-set.js";
 
 export interface CompiledRoute {
   readonly name: string;
@@ -6,6 +7,15 @@ export interface CompiledRoute {
   /** Sink names, in the order of the file. */
   readonly to: readonly string[];
 }
+
+/** A route whose event pattern is compiled with the other routes' patterns into one matcher. */
+export interface PatternRoute {
+  readonly name: string;
+  readonly pattern: unknown;
+  readonly to: readonly string[];
+}
+
+export type RouteDefinition = CompiledRoute | PatternRoute;
 
 /**
  * Records of one object, grouped by the sink they go to. A record matched by several routes
@@ -20,23 +30,69 @@ export class RoutedBatch {
   }
 }
 
-export class Router {
-  constructor(private readonly routes: readonly CompiledRoute[]) {}
+const NO_MATCH: readonly number[] = [];
 
-  /** Adds the record to `batch` under every sink of every route it matches. */
+export class Router {
+  private readonly routes: readonly RouteDefinition[];
+  /** The pattern routes, matched in one pass; `patternRoutes[i]` is the position of its pattern i. */
+  private readonly patterns: CompiledPatternSet | undefined;
+  private readonly patternRoutes: readonly number[];
+  /** Positions of the routes that have their own Matcher, in file order. */
+  private readonly matcherRoutes: readonly number[];
+  /** Sinks the record being routed has been added to; `route` runs synchronously, so one set serves all records. */
+  private readonly sinksOfRecord = new Set<string>();
+
+  /** Throws the PatternError of an invalid pattern, with the route's name as `pattern` in its context. */
+  constructor(routes: readonly RouteDefinition[]) {
+    this.routes = routes;
+    const patternRoutes: number[] = [];
+    const matcherRoutes: number[] = [];
+    for (const [position, route] of routes.entries()) {
+      (isPatternRoute(route) ? patternRoutes : matcherRoutes).push(position);
+    }
+    this.patternRoutes = patternRoutes;
+    this.matcherRoutes = matcherRoutes;
+    this.patterns =
+      patternRoutes.length === 0
+        ? undefined
+        : compilePatterns(
+            patternRoutes.map((position) => {
+              const route = routes[position] as PatternRoute;
+              return [route.name, route.pattern] as const;
+            }),
+          );
+  }
+
+  /** Adds the record to `batch` under every sink of every route it matches, routes in file order. */
   route(record: TrailRecord, batch: RoutedBatch): void {
-    let sinksOfRecord: Set<string> | undefined;
-    for (const route of this.routes) {
-      if (!route.matcher.matches(record)) continue;
-      batch.perRoute.set(route.name, (batch.perRoute.get(route.name) ?? 0) + 1);
-      for (const sink of route.to) {
-        sinksOfRecord ??= new Set();
-        if (sinksOfRecord.has(sink)) continue;
-        sinksOfRecord.add(sink);
-        const records = batch.bySink.get(sink);
-        if (records) records.push(record);
-        else batch.bySink.set(sink, [record]);
+    const matched = this.patterns ? this.patterns.matchIndices(record) : NO_MATCH;
+    this.sinksOfRecord.clear();
+    let next = 0;
+    for (const position of this.matcherRoutes) {
+      while (next < matched.length && this.patternRoutes[matched[next]!]! < position) {
+        this.add(this.patternRoutes[matched[next++]!]!, record, batch);
+      }
+      if ((this.routes[position] as CompiledRoute).matcher.matches(record)) {
+        this.add(position, record, batch);
       }
     }
+    while (next < matched.length) this.add(this.patternRoutes[matched[next++]!]!, record, batch);
   }
+
+  private add(position: number, record: TrailRecord, batch: RoutedBatch): void {
+    const route = this.routes[position]!;
+    const sinksOfRecord = this.sinksOfRecord;
+    batch.perRoute.set(route.name, (batch.perRoute.get(route.name) ?? 0) + 1);
+    for (const sink of route.to) {
+      if (sinksOfRecord.has(sink)) continue;
+      sinksOfRecord.add(sink);
+      const records = batch.bySink.get(sink);
+      if (records) records.push(record);
+      else batch.bySink.set(sink, [record]);
+    }
+  }
+}
+
+function isPatternRoute(route: RouteDefinition): route is PatternRoute {
+  return !("matcher" in route);
 }

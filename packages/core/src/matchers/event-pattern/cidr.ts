@@ -1,5 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { PatternError } from "../../errors.js";
+import { ipv4ToInteger, parseIpv4, wordMask } from "./ip.js";
 
 /**
  * A `cidr` operand, IPv4 or IPv6. Addresses are compared parsed (node's BlockList), so any
@@ -9,6 +10,10 @@ import { PatternError } from "../../errors.js";
  */
 export class CidrBlock {
   readonly kind = "cidr";
+  readonly family: 4 | 6;
+  /** The block's address as the pattern wrote it, host bits included. */
+  readonly address: string;
+  readonly prefixLength: number;
   private readonly block = new BlockList();
   /** An IPv4 block as integers, to test IPv4 addresses without BlockList's per-call allocations. */
   private readonly ipv4: { readonly network: number; readonly mask: number } | undefined;
@@ -25,33 +30,24 @@ export class CidrBlock {
       throw new PatternError(path, `Malformed CIDR, mask bits must be an integer from 0 to ${maxBits}`);
     }
     const prefixLength = Number(bits);
+    this.family = family === 4 ? 4 : 6;
+    this.address = address;
+    this.prefixLength = prefixLength;
     this.block.addSubnet(address, prefixLength, family === 4 ? "ipv4" : "ipv6");
     if (family === 4) {
-      const mask = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0;
+      const mask = wordMask(prefixLength);
       this.ipv4 = { network: (ipv4ToInteger(address) & mask) >>> 0, mask };
     }
   }
 
   test(value: unknown): boolean {
     if (typeof value !== "string") return false;
-    const family = isIP(value);
-    if (family === 4 && this.ipv4) return (ipv4ToInteger(value) & this.ipv4.mask) >>> 0 === this.ipv4.network;
-    return family !== 0 && this.block.check(value, family === 4 ? "ipv4" : "ipv6");
-  }
-}
-
-/** The 32-bit value of a dotted-quad address that `isIP` has accepted. */
-function ipv4ToInteger(address: string): number {
-  let value = 0;
-  let octet = 0;
-  for (let i = 0; i < address.length; i++) {
-    const code = address.charCodeAt(i);
-    if (code === 46 /* . */) {
-      value = value * 256 + octet;
-      octet = 0;
-    } else {
-      octet = octet * 10 + (code - 48);
+    const ipv4 = parseIpv4(value);
+    if (ipv4 >= 0) {
+      return this.ipv4
+        ? (ipv4 & this.ipv4.mask) >>> 0 === this.ipv4.network
+        : this.block.check(value, "ipv4");
     }
+    return value.includes(":") && isIP(value) === 6 && this.block.check(value, "ipv6");
   }
-  return value * 256 + octet;
 }

@@ -43,6 +43,11 @@ export function compileEventPattern(pattern: unknown): CompiledPattern {
   return new TreeMatcher(expandEventPattern(pattern).map(buildTree));
 }
 
+/** Compile one alternative of an expanded pattern (see `expandEventPattern`) on its own. */
+export function compileConjunction(conjunction: Conjunction): CompiledPattern {
+  return new TreeMatcher([buildTree(conjunction)]);
+}
+
 /**
  * Validate a pattern and expand its `$or`s: the pattern matches an event when any of the returned
  * conjunctions does. Throws a PatternError pointing inside the pattern.
@@ -110,8 +115,8 @@ function tooComplex(alternatives: number, path: string): void {
   }
 }
 
-/** A field path of one conjunction: the leaves at that path and the longer paths below it. */
-interface FieldNode {
+/** Where a field is read from: the objects of the event along its path. */
+interface FieldPath {
   /** Number of segments in the path; the root (the event itself) has 0. */
   readonly depth: number;
   /**
@@ -121,6 +126,22 @@ interface FieldNode {
   readonly keys: readonly string[];
   /** `keys[i]` also names an Object.prototype member (`constructor`): read it only as an own property. */
   readonly ownOnly: readonly boolean[];
+}
+
+function fieldPathOf(segments: readonly string[]): FieldPath {
+  const keys = segments.map((_, from) => segments.slice(from).join("."));
+  return { depth: segments.length, keys, ownOnly: keys.map((key) => key in Object.prototype) };
+}
+
+/** The value of the field at `path` in an object of the event found at `depth` of that path. */
+function readField(object: Record<string, unknown>, path: FieldPath, depth: number): unknown {
+  const key = path.keys[depth]!;
+  if (path.ownOnly[depth] && !Object.hasOwn(object, key)) return undefined;
+  return object[key];
+}
+
+/** A field path of one conjunction: the leaves at that path and the longer paths below it. */
+interface FieldNode extends FieldPath {
   readonly leaves: readonly Leaf[];
   readonly children: readonly FieldNode[];
 }
@@ -151,11 +172,8 @@ function buildTree(conjunction: Conjunction): FieldNode {
 }
 
 function newNode(segments: readonly string[]): MutableFieldNode {
-  const keys = segments.map((_, from) => segments.slice(from).join("."));
   return {
-    depth: segments.length,
-    keys,
-    ownOnly: keys.map((key) => key in Object.prototype),
+    ...fieldPathOf(segments),
     leaves: [],
     children: [],
     bySegment: new Map(),
@@ -228,7 +246,7 @@ class TreeMatcher implements CompiledPattern {
     let top = high;
     const arraysLow = this.arrayTop;
     for (let f = low; f < high; f++) {
-      const value = read(this.frameObjects[f]!, node, this.frameDepths[f]!);
+      const value = readField(this.frameObjects[f]!, node, this.frameDepths[f]!);
       if (typeof value !== "object" || value === null) continue;
       if (Array.isArray(value)) {
         this.arrays[this.arrayTop++] = value;
@@ -280,7 +298,7 @@ class TreeMatcher implements CompiledPattern {
   private matchLeaf(leaf: Leaf, node: FieldNode, low: number, high: number): boolean {
     let seen = ABSENT;
     for (let f = low; f < high; f++) {
-      const value = read(this.frameObjects[f]!, node, this.frameDepths[f]!);
+      const value = readField(this.frameObjects[f]!, node, this.frameDepths[f]!);
       if (value === undefined) continue;
       const result = testLeafValues(leaf, value);
       if (result === MATCHED) return true;
@@ -288,12 +306,6 @@ class TreeMatcher implements CompiledPattern {
     }
     return seen === ABSENT && leaf.matchesAbsent;
   }
-}
-
-function read(object: JsonObject, node: FieldNode, depth: number): unknown {
-  const key = node.keys[depth]!;
-  if (node.ownOnly[depth] && !Object.hasOwn(object, key)) return undefined;
-  return object[key];
 }
 
 /** Test the leaf values of one field value: the value itself, or the scalars of an array, at any nesting. */

@@ -7,5 +7,6 @@ export {
   MAX_PATTERN_ALTERNATIVES,
 } from "./compile.js";
 export { compileLeaf, type ExactValues, Leaf, type ValuePredicate } from "./leaf.js";
+export { type CompiledPatternSet, compilePatterns, type NamedPatterns } from "./pattern-set.js";
 export { type EventPatternMatcherConfig, eventPatternMatcher } from "./plugin.js";
 export { MAX_WILDCARDS } from "./wildcard.js";

@@ -114,11 +114,13 @@ function compileOperator(name: string, operand: unknown, path: string): ValuePre
     case "prefix":
     case "suffix":
       return compileAffix(name, operand, path);
-    case "equals-ignore-case":
-      return new StringOperator(name, ignoreCase(requireString(name, operand, path), "whole"));
+    case "equals-ignore-case": {
+      const text = requireString(name, operand, path);
+      return new StringOperator(name, ignoreCase(text, "whole"), { at: "whole", text, ignoreCase: true });
+    }
     case "wildcard": {
       const wildcard = new Wildcard(requireString(name, operand, path), path);
-      return new StringOperator(name, (value) => wildcard.test(value));
+      return new StringOperator(name, (value) => wildcard.test(value), wildcardAnchor(wildcard));
     }
     case "anything-but":
       return compileAnythingBut(operand, path);
@@ -138,13 +140,32 @@ function compileAffix(name: "prefix" | "suffix", operand: unknown, path: string)
     const innerPath = fieldPath(path, inner);
     if (inner !== "equals-ignore-case")
       throw new PatternError(innerPath, `Unsupported ${name} pattern: ${inner}`);
-    return new StringOperator(name, ignoreCase(requireString(inner, text, innerPath), name));
+    const affix = requireString(inner, text, innerPath);
+    return new StringOperator(name, ignoreCase(affix, name), {
+      at: name === "prefix" ? "start" : "end",
+      text: affix,
+      ignoreCase: true,
+    });
   }
   const affix = requireString(name, operand, path);
   return new StringOperator(
     name,
     name === "prefix" ? (value) => value.startsWith(affix) : (value) => value.endsWith(affix),
+    { at: name === "prefix" ? "start" : "end", text: affix, ignoreCase: false },
   );
+}
+
+/**
+ * The literal text a wildcard pins to the value's start, end or whole: its first piece, else
+ * its last piece; none for a wildcard that starts and ends with a star.
+ */
+function wildcardAnchor(wildcard: Wildcard): StringAnchor | undefined {
+  const pieces = wildcard.pieces;
+  const head = pieces[0]!;
+  if (pieces.length === 1) return { at: "whole", text: head, ignoreCase: false };
+  if (head !== "") return { at: "start", text: head, ignoreCase: false };
+  const tail = pieces[pieces.length - 1]!;
+  return tail === "" ? undefined : { at: "end", text: tail, ignoreCase: false };
 }
 
 /**
@@ -257,11 +278,24 @@ function anyOf(tests: readonly ((value: string) => boolean)[]): (value: string) 
   };
 }
 
-/** An operator that only strings can satisfy. */
-class StringOperator implements ValuePredicate {
+/**
+ * Literal text that a string operator requires at the value's start, end or whole: every value
+ * the operator accepts has it there. An index over many patterns looks operators up by it.
+ */
+export interface StringAnchor {
+  readonly at: "start" | "end" | "whole";
+  readonly text: string;
+  /** Compared ignoring case (Unicode simple case folding), as the operator compares. */
+  readonly ignoreCase: boolean;
+}
+
+/** An operator that only strings can satisfy: prefix, suffix, equals-ignore-case, wildcard. */
+export class StringOperator implements ValuePredicate {
   constructor(
     readonly kind: string,
     private readonly matchString: (value: string) => boolean,
+    /** Absent when the operator pins no text (a wildcard between two stars). */
+    readonly anchor: StringAnchor | undefined,
   ) {}
 
   test(value: unknown): boolean {

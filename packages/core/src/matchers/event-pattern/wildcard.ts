@@ -13,7 +13,7 @@ export const MAX_WILDCARDS = 20;
  */
 export class Wildcard {
   /** The literal text before the first star, between stars, and after the last star. */
-  private readonly pieces: readonly string[];
+  readonly pieces: readonly string[];
   private readonly literalLength: number;
 
   constructor(operand: string, path: string) {
