@@ -1,13 +1,18 @@
 import { Command, CommanderError, Option } from "commander";
 import type { LevelWithSilent } from "pino";
-import { demoCommand } from "./commands/demo.js";
-import { pluginReference } from "./commands/plugins.js";
-import { runCommand } from "./commands/run.js";
-import { testPatternCommand } from "./commands/test-pattern.js";
-import { validateCommand } from "./commands/validate.js";
 import { EXIT_CONFIG, EXIT_FAILURES } from "./load.js";
 import { createLogger, LOG_LEVELS } from "./logger.js";
-import { createDefaultRegistry } from "./registry.js";
+
+// Commands load what they need when they run: the AWS SDK clients and the embedded emulator
+// take a second to import, which `test-pattern` and `--help` should not pay.
+const commands = {
+  demo: () => import("./commands/demo.js"),
+  plugins: () => import("./commands/plugins.js"),
+  run: () => import("./commands/run.js"),
+  testPattern: () => import("./commands/test-pattern.js"),
+  validate: () => import("./commands/validate.js"),
+  registry: () => import("./registry.js"),
+};
 
 export interface CliIo {
   out: NodeJS.WritableStream;
@@ -43,6 +48,10 @@ export async function main(
     .addOption(logLevel)
     .action(async (opts: { config: string; once?: boolean; logLevel: LevelWithSilent }) => {
       const logger = createLogger(opts.logLevel);
+      const [{ runCommand }, { createDefaultRegistry }] = await Promise.all([
+        commands.run(),
+        commands.registry(),
+      ]);
       exitCode = await runCommand(opts.config, {
         once: Boolean(opts.once),
         registry: createDefaultRegistry(),
@@ -56,13 +65,21 @@ export async function main(
     .description("check a pipeline file: exit 0, or 2 with every problem and its path")
     .requiredOption("-c, --config <file>", "pipeline file (YAML or JSON)")
     .action(async (opts: { config: string }) => {
+      const [{ validateCommand }, { createDefaultRegistry }] = await Promise.all([
+        commands.validate(),
+        commands.registry(),
+      ]);
       exitCode = await validateCommand(opts.config, createDefaultRegistry(), io);
     });
 
   program
     .command("plugins")
     .description("print the reference of every plugin and its options (Markdown)")
-    .action(() => {
+    .action(async () => {
+      const [{ pluginReference }, { createDefaultRegistry }] = await Promise.all([
+        commands.plugins(),
+        commands.registry(),
+      ]);
       io.out.write(pluginReference(createDefaultRegistry()));
     });
 
@@ -74,6 +91,7 @@ export async function main(
     .requiredOption("-p, --pattern <pattern>", "the event pattern: a JSON file, or inline JSON")
     .requiredOption("-e, --event <event>", "the event: a JSON file, or inline JSON")
     .action(async (opts: { pattern: string; event: string }) => {
+      const { testPatternCommand } = await commands.testPattern();
       exitCode = await testPatternCommand(opts, io);
     });
 
@@ -82,6 +100,7 @@ export async function main(
     .description("run examples/cmdb against a local AWS emulator started in-process (no account needed)")
     .addOption(logLevel.default("warn"))
     .action(async (opts: { logLevel: LevelWithSilent }) => {
+      const { demoCommand } = await commands.demo();
       exitCode = await demoCommand({ logger: createLogger(opts.logLevel), ...io });
     });
 
