@@ -8,8 +8,8 @@ import {
   type AwsSettings,
   awsSettingsSchema,
   type BatchSender,
+  batchingSink,
   definePlugin,
-  deliverInBatches,
   type OutputFormat,
   outputFormatSchema,
   type RetrySettings,
@@ -138,16 +138,6 @@ export const eventBridgeSink = definePlugin<"sink", EventBridgeSinkConfig>({
         return putEventsEntryFailures(entries.length, response.Entries ?? []);
       },
     };
-    return {
-      deliver: (records) =>
-        deliverInBatches(records, sender, {
-          sink: context.name,
-          pipeline: context.pipeline,
-          retry: config.retry,
-          clock: context.clock,
-          logger: context.logger,
-        }),
-      close: async () => client.destroy(),
-    };
+    return batchingSink(sender, context, { retry: config.retry, close: () => client.destroy() });
   },
 });

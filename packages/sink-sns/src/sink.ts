@@ -9,9 +9,9 @@ import {
   awsSettingsSchema,
   type BatchSender,
   batchEntryFailures,
+  batchingSink,
   DEFAULT_MESSAGE_GROUP_ID_FIELD,
   definePlugin,
-  deliverInBatches,
   messageGroupIdFieldSchema,
   type OutputFormat,
   outputFormatSchema,
@@ -107,18 +107,10 @@ export const snsSink = definePlugin<"sink", SnsSinkConfig>({
         return batchEntryFailures(entries.length, response.Successful ?? [], response.Failed ?? [], "SNS");
       },
     };
-    return {
-      deliver: (records) =>
-        deliverInBatches(records, sender, {
-          sink: context.name,
-          pipeline: context.pipeline,
-          retry: config.retry,
-          clock: context.clock,
-          logger: context.logger,
-          // Parallel requests could reorder the messages of a FIFO group.
-          ...(fifo ? { maxRequestsInFlight: 1 } : {}),
-        }),
-      close: async () => client.destroy(),
-    };
+    return batchingSink(sender, context, {
+      retry: config.retry,
+      ordered: fifo,
+      close: () => client.destroy(),
+    });
   },
 });

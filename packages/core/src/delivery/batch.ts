@@ -5,7 +5,8 @@
  * retryable error are sent again.
  */
 import { DeliveryError, type ErrorContext } from "../errors.js";
-import type { DeliveryResult, FailedDelivery, TrailRecord } from "../interfaces.js";
+import type { DeliveryResult, FailedDelivery, Sink, TrailRecord } from "../interfaces.js";
+import type { PluginContext } from "../plugin.js";
 import { type Clock, type Logger, systemClock } from "../services.js";
 import { backoffDelay, isRetryableError, type RetrySettings, resolveRetrySettings } from "./retry.js";
 
@@ -234,4 +235,28 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, task: 
     while (next < items.length) await task(items[next++] as T);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * A Sink over `sender`, for plugins whose `create` only has to describe the service: the
+ * pipeline's clock and logger, the block's `retry` option, and `ordered` (FIFO: one request at a
+ * time, so the messages of a group cannot overtake each other).
+ */
+export function batchingSink<Entry>(
+  sender: BatchSender<Entry>,
+  context: Pick<PluginContext, "name" | "pipeline" | "clock" | "logger">,
+  options: { retry?: RetrySettings; ordered?: boolean; close(): void },
+): Sink {
+  return {
+    deliver: (records) =>
+      deliverInBatches(records, sender, {
+        sink: context.name,
+        pipeline: context.pipeline,
+        retry: options.retry,
+        clock: context.clock,
+        logger: context.logger,
+        ...(options.ordered ? { maxRequestsInFlight: 1 } : {}),
+      }),
+    close: async () => options.close(),
+  };
 }
