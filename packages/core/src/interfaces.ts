@@ -61,6 +61,10 @@ export interface Source {
    * settled (ack/nack): the runtime may process every envelope it gets concurrently.
    */
   receive(options: ReceiveOptions): AsyncIterable<Envelope>;
+  /**
+   * Release the source. Envelopes handed out and not yet settled are given back at once
+   * (redelivered as soon as possible); their later `ack`/`nack` do nothing.
+   */
   close(): Promise<void>;
 }
 

@@ -44,6 +44,15 @@ export interface PluginContext {
   readonly baseDir: string;
 }
 
+/** What a `validate` hook may look at besides its own block. */
+export interface PluginValidateContext {
+  /**
+   * The pipeline block the plugin's block belongs to, as written (with defaults filled in):
+   * e.g. to check that an option names one of its `sinks`. Parts of it may be invalid.
+   */
+  readonly pipeline: Readonly<Record<string, unknown>>;
+}
+
 /**
  * A plugin is a value: a kind, a type name (the `type:` in the pipeline file), the schema of
  * its options, and a constructor.
@@ -57,7 +66,10 @@ export interface Plugin<K extends PluginKind = PluginKind, Config = Record<strin
    * Checks the schema cannot express (an event pattern's grammar, say), run when the file is
    * loaded. Paths are relative to the plugin's block, e.g. `pattern.detail.eventName`.
    */
-  validate?(config: Config & { type: string }): readonly { path: string; message: string }[];
+  validate?(
+    config: Config & { type: string },
+    context: PluginValidateContext,
+  ): readonly { path: string; message: string }[];
   create(config: Config & { type: string }, context: PluginContext): PluginKinds[K] | Promise<PluginKinds[K]>;
 }
 
@@ -80,7 +92,10 @@ export const awsSettingsSchema: JsonSchema = {
       format: "uri",
       description: "Endpoint URL, for a local emulator or a VPC endpoint (else AWS_ENDPOINT_URL*)",
     },
-    forcePathStyle: { type: "boolean", description: "S3 path-style addressing (bucket in the path, not the host)" },
+    forcePathStyle: {
+      type: "boolean",
+      description: "S3 path-style addressing (bucket in the path, not the host)",
+    },
     maxAttempts: {
       type: "integer",
       minimum: 1,

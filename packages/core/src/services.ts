@@ -15,6 +15,11 @@ export const TOKENS = {
   AwsClients: Symbol.for("trailrouter.AwsClients"),
   PipelineName: Symbol.for("trailrouter.PipelineName"),
   Plugins: Symbol.for("trailrouter.Plugins"),
+  /**
+   * The pipeline's sinks by name (`ReadonlyMap<string, Sink>`), registered once they are all
+   * created: resolve it when it is needed, not in `create`.
+   */
+  Sinks: Symbol.for("trailrouter.Sinks"),
 } as const;
 
 export interface Clock {

@@ -4,16 +4,16 @@
  */
 import {
   type AnyPlugin,
+  builtinPlugins,
   DeliveryError,
+  definePlugin,
   type Envelope,
   NotificationError,
   PluginRegistry,
-  type SourceObject,
-  type TrailRecord,
-  builtinPlugins,
-  definePlugin,
   parsePipelineText,
   runPipelines,
+  type SourceObject,
+  type TrailRecord,
 } from "@trailrouter/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
@@ -24,7 +24,10 @@ interface FakeMessage {
 }
 
 /** A world of in-memory queues: messages in, records out, and what was acked or nacked. */
-function memoryWorld(messages: FakeMessage[], options: { failEventIds?: Set<string>; throwingSink?: string } = {}) {
+function memoryWorld(
+  messages: FakeMessage[],
+  options: { failEventIds?: Set<string>; throwingSink?: string } = {},
+) {
   const acked: string[] = [];
   const nacked: { id: string; error: Error }[] = [];
   const received = new Map<string, TrailRecord[]>();
@@ -43,7 +46,11 @@ function memoryWorld(messages: FakeMessage[], options: { failEventIds?: Set<stri
             async *objects(): AsyncIterable<SourceObject> {
               for (const [i, object] of message.objects.entries()) {
                 if (object instanceof Error) throw object;
-                yield { bucket: "b", key: `${message.id}/${i}`, body: new TextEncoder().encode(JSON.stringify({ Records: object })) };
+                yield {
+                  bucket: "b",
+                  key: `${message.id}/${i}`,
+                  body: new TextEncoder().encode(JSON.stringify({ Records: object })),
+                };
               }
             },
             ack: async () => void acked.push(message.id),
@@ -65,7 +72,10 @@ function memoryWorld(messages: FakeMessage[], options: { failEventIds?: Set<stri
         if (options.throwingSink === context.name) throw new Error("connection refused");
         const failed = records
           .filter((r) => options.failEventIds?.has(r.eventID!))
-          .map((record) => ({ record, error: new DeliveryError("Refused", "refused", { sink: context.name, eventID: record.eventID }) }));
+          .map((record) => ({
+            record,
+            error: new DeliveryError("Refused", "refused", { sink: context.name, eventID: record.eventID }),
+          }));
         const ok = records.filter((r) => !options.failEventIds?.has(r.eventID!));
         received.set(context.name, [...(received.get(context.name) ?? []), ...ok]);
         return { delivered: ok.length, failed };
@@ -90,7 +100,11 @@ pipelines:
       archive: { type: memory }
 `;
 
-const record = (eventID: string, eventName: string, eventSource = "iam.amazonaws.com"): TrailRecord => ({ eventID, eventName, eventSource });
+const record = (eventID: string, eventName: string, eventSource = "iam.amazonaws.com"): TrailRecord => ({
+  eventID,
+  eventName,
+  eventSource,
+});
 
 async function run(world: ReturnType<typeof memoryWorld>) {
   const registry = new PluginRegistry([...builtinPlugins, ...world.plugins]);
@@ -101,7 +115,16 @@ async function run(world: ReturnType<typeof memoryWorld>) {
 describe("runtime", () => {
   it("fans a record out to every route it matches and every sink of those routes, once per sink", async () => {
     const world = memoryWorld([
-      { id: "m1", objects: [[record("1", "CreateUser"), record("2", "ListUsers"), record("3", "RunInstances", "ec2.amazonaws.com")]] },
+      {
+        id: "m1",
+        objects: [
+          [
+            record("1", "CreateUser"),
+            record("2", "ListUsers"),
+            record("3", "RunInstances", "ec2.amazonaws.com"),
+          ],
+        ],
+      },
     ]);
     const summary = await run(world);
     // CreateUser matches `iam` and `users`, both feeding `security`: it reaches security once.
@@ -135,7 +158,9 @@ describe("runtime", () => {
   });
 
   it("treats a sink that throws as having delivered nothing", async () => {
-    const world = memoryWorld([{ id: "m", objects: [[record("1", "CreateUser")]] }], { throwingSink: "archive" });
+    const world = memoryWorld([{ id: "m", objects: [[record("1", "CreateUser")]] }], {
+      throwingSink: "archive",
+    });
     const summary = await run(world);
     expect(world.acked).toEqual([]);
     expect(world.nacked.map((n) => n.id)).toEqual(["m"]);
@@ -144,7 +169,10 @@ describe("runtime", () => {
 
   it("nacks an envelope whose notification cannot be read, and keeps serving the others", async () => {
     const world = memoryWorld([
-      { id: "garbage", objects: [new NotificationError("MalformedBody", "not JSON", { messageId: "garbage" })] },
+      {
+        id: "garbage",
+        objects: [new NotificationError("MalformedBody", "not JSON", { messageId: "garbage" })],
+      },
       { id: "after", objects: [[record("1", "CreateUser")]] },
     ]);
     const summary = await run(world);
@@ -170,12 +198,120 @@ describe("runtime", () => {
       },
     });
     const registry = new PluginRegistry([...builtinPlugins, ...world.plugins, broken as AnyPlugin]);
-    const loaded = await parsePipelineText(PIPELINE.replace("archive: { type: memory }", "archive: { type: broken }"), { registry });
-    await expect(runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true })).rejects.toMatchObject({
+    const loaded = await parsePipelineText(
+      PIPELINE.replace("archive: { type: memory }", "archive: { type: broken }"),
+      { registry },
+    );
+    await expect(
+      runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true }),
+    ).rejects.toMatchObject({
       stage: "plugin",
       message: "no credentials",
     });
     expect(world.acked).toEqual([]);
     expect(world.closed.sort()).toEqual(["security", "source"]);
+  });
+});
+
+describe("runtime shutdown", () => {
+  /** One envelope whose single sink delivery waits for `release`; settled outcomes are recorded. */
+  function stallingWorld() {
+    const outcomes: string[] = [];
+    let release: () => void = () => {};
+    let deliveryStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      deliveryStarted = resolve;
+    });
+    const source = definePlugin({
+      kind: "source",
+      type: "stalling",
+      schema: { type: "object", properties: {} },
+      create: () => ({
+        async *receive({ signal }: { signal: AbortSignal }) {
+          yield {
+            id: "slow",
+            receiveCount: 1,
+            async *objects(): AsyncIterable<SourceObject> {
+              yield {
+                bucket: "b",
+                key: "k",
+                body: new TextEncoder().encode(JSON.stringify({ Records: [record("1", "CreateUser")] })),
+              };
+            },
+            ack: async () => void outcomes.push("ack"),
+            nack: async () => void outcomes.push("nack"),
+          } satisfies Envelope;
+          await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+        },
+        close: async () => void outcomes.push("source closed"),
+      }),
+    });
+    const sink = definePlugin({
+      kind: "sink",
+      type: "stalling",
+      schema: { type: "object", properties: {} },
+      create: () => ({
+        async deliver(records: readonly TrailRecord[]) {
+          deliveryStarted();
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          return { delivered: records.length, failed: [] };
+        },
+        close: async () => void outcomes.push("sink closed"),
+      }),
+    });
+    return { plugins: [source, sink] as AnyPlugin[], outcomes, started, release: () => release() };
+  }
+
+  const file = (shutdownTimeoutSeconds: number) => `
+shutdownTimeoutSeconds: ${shutdownTimeoutSeconds}
+pipelines:
+  - name: p
+    source: { type: stalling }
+    routes: [{ name: all, match: { type: event-name, names: [CreateUser] }, to: [out] }]
+    sinks: { out: { type: stalling } }
+`;
+
+  async function start(shutdownTimeoutSeconds: number) {
+    const world = stallingWorld();
+    const registry = new PluginRegistry([...builtinPlugins, ...world.plugins]);
+    const loaded = await parsePipelineText(file(shutdownTimeoutSeconds), { registry });
+    const controller = new AbortController();
+    const running = runPipelines(loaded, {
+      registry,
+      logger: pino({ level: "silent" }),
+      once: false,
+      signal: controller.signal,
+    });
+    await world.started;
+    controller.abort();
+    return { world, running };
+  }
+
+  it("lets an envelope in flight finish and acks it when it does so before the deadline", async () => {
+    const { world, running } = await start(5);
+    setTimeout(() => world.release(), 50);
+    const summary = await running;
+    expect(world.outcomes).toEqual(["ack", "source closed", "sink closed"]);
+    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 1, nacked: 0 });
+  });
+
+  it("closes the source with the envelope unsettled at the deadline, and ignores its late result", async () => {
+    const { world, running } = await start(0);
+    const summary = await running;
+    expect(world.outcomes.sort()).toEqual(["sink closed", "source closed"]);
+    world.release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(world.outcomes).not.toContain("ack");
+    expect(world.outcomes).not.toContain("nack");
+    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 0, nacked: 0 });
+  });
+
+  it("rejects a shutdownTimeoutSeconds outside 0–3600", async () => {
+    const registry = new PluginRegistry([...builtinPlugins, ...stallingWorld().plugins]);
+    await expect(parsePipelineText(file(3601), { registry })).rejects.toMatchObject({
+      problems: [{ path: "shutdownTimeoutSeconds", message: expect.stringMatching(/3600/) }],
+    });
   });
 });

@@ -7,15 +7,19 @@ import {
 } from "@aws-sdk/client-sqs";
 import {
   asTrailrouterError,
+  type Clock,
   type Envelope,
   type Logger,
   ObjectFetchError,
   type ObjectLocation,
   type PipelineMetrics,
+  type Sink,
   type SourceObject,
+  TrailrouterError,
 } from "@trailrouter/core";
+import { Heartbeat } from "./heartbeat.js";
 import { classifyTrailKey, parseNotification } from "./notification.js";
-import type { SqsSourceOptions } from "./options.js";
+import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
 /** A received message: SQS always sets its id and receipt handle. */
 export type ReceivedMessage = Message & { MessageId: string; ReceiptHandle: string };
@@ -26,13 +30,58 @@ export interface EnvelopeServices {
   readonly options: SqsSourceOptions;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
+  readonly clock: Clock;
 }
 
+/** Where a message that keeps failing goes, when the queue has no redrive policy of its own. */
+export interface DeadLetterTarget {
+  readonly sinkName: string;
+  readonly maxReceiveCount: number;
+  /** The pipeline's sink of that name (resolved late: sinks are created after the source). */
+  sink(): Sink;
+}
+
+/** How the messages of one queue are handled, known once the queue's attributes are read. */
+export interface MessagePolicy {
+  /** Seconds; kept up by a heartbeat until the envelope is settled (none when 0). */
+  readonly visibilityTimeout: number;
+  readonly deadLetter: DeadLetterTarget | undefined;
+}
+
+/** The one record a dead-letter sink receives for a message that kept failing. */
+export interface DeadLetterRecord {
+  readonly trailrouterDeadLetter: 1;
+  readonly messageId: string;
+  readonly queueUrl: string;
+  readonly receiveCount: number;
+  /** ISO 8601. */
+  readonly failedAt: string;
+  readonly error: {
+    readonly stage: string;
+    readonly code: string;
+    readonly message: string;
+    readonly bucket?: string;
+    readonly key?: string;
+  };
+  /** The message body, as received. */
+  readonly body: string;
+  readonly [field: string]: unknown;
+}
+
+/** How an envelope was settled: done, failed, or given back unfinished at shutdown. */
+export type Outcome = "acked" | "nacked" | "released";
+
 export interface SettleHooks {
-  /** Called once, when the envelope is acked or nacked (before the SQS call). */
-  readonly settling: (outcome: "acked" | "nacked", messageId: string) => void;
+  /** Called once, when the envelope is settled (before the SQS call). */
+  readonly settling: (outcome: Outcome, messageId: string) => void;
   /** Called once, after the SQS call of ack or nack finished, whatever its outcome. */
   readonly settled: () => void;
+}
+
+/** ApproximateReceiveCount: 1 the first time (and when SQS did not say). */
+export function receiveCountOf(message: Message): number {
+  const count = Number.parseInt(message.Attributes?.ApproximateReceiveCount ?? "", 10);
+  return Number.isInteger(count) && count > 0 ? count : 1;
 }
 
 /** One SQS message: the objects its notification announces, and its lease on the queue. */
@@ -43,14 +92,33 @@ export class SqsEnvelope implements Envelope {
   private readonly services: EnvelopeServices;
   private readonly hooks: SettleHooks;
   private isSettled = false;
+  private readonly heartbeat: Heartbeat | undefined;
+  private readonly deadLetter: DeadLetterTarget | undefined;
 
-  constructor(message: ReceivedMessage, services: EnvelopeServices, hooks: SettleHooks) {
+  constructor(
+    message: ReceivedMessage,
+    services: EnvelopeServices,
+    hooks: SettleHooks,
+    policy: MessagePolicy,
+  ) {
+    const { visibilityTimeout } = policy;
+    this.deadLetter = policy.deadLetter;
     this.message = message;
     this.services = services;
     this.hooks = hooks;
     this.id = message.MessageId;
-    const count = Number.parseInt(message.Attributes?.ApproximateReceiveCount ?? "", 10);
-    this.receiveCount = Number.isInteger(count) && count > 0 ? count : 1;
+    this.receiveCount = receiveCountOf(message);
+    if (visibilityTimeout > 0) {
+      this.heartbeat = new Heartbeat(
+        visibilityTimeout,
+        (seconds) => this.extend(seconds),
+        (error, beat) =>
+          services.logger.warn(
+            { messageId: this.id, err: error, beat, visibilityTimeout },
+            "could not extend the visibility timeout; trying again at the next beat",
+          ),
+      );
+    }
   }
 
   async *objects(): AsyncGenerator<SourceObject> {
@@ -119,6 +187,7 @@ export class SqsEnvelope implements Envelope {
     if (!this.settle("acked")) return;
     const { sqs, options, logger } = this.services;
     try {
+      await this.heartbeat?.stop();
       await sqs.send(
         new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: this.message.ReceiptHandle }),
       );
@@ -134,14 +203,88 @@ export class SqsEnvelope implements Envelope {
     if (!this.settle("nacked")) return;
     const { options, logger } = this.services;
     try {
-      await this.changeVisibility(options.redeliveryDelaySeconds);
+      await this.heartbeat?.stop();
+      if (this.deadLetter && this.receiveCount >= this.deadLetter.maxReceiveCount) {
+        if (await this.moveToDeadLetter(error, this.deadLetter)) return;
+      }
+      const delay = redeliveryDelay(options, this.receiveCount);
+      await this.changeVisibility(delay);
       logger.debug(
-        { messageId: this.id, err: error, visibleInSeconds: options.redeliveryDelaySeconds },
+        { messageId: this.id, err: error, receiveCount: this.receiveCount, visibleInSeconds: delay },
         "message nacked (given back)",
       );
     } catch (changeError) {
       logger.warn(
         { messageId: this.id, err: changeError, cause: error.message },
+        "could not give the message back; it reappears when its visibility timeout ends",
+      );
+    } finally {
+      this.hooks.settled();
+    }
+  }
+
+  /**
+   * Delivers the dead-letter record, then deletes the message. True only if both worked;
+   * otherwise the message is to be given back as usual.
+   */
+  private async moveToDeadLetter(error: Error, target: DeadLetterTarget): Promise<boolean> {
+    const { sqs, options, logger, clock } = this.services;
+    const record = deadLetterRecord(this.message, error, {
+      queueUrl: options.queueUrl,
+      receiveCount: this.receiveCount,
+      failedAt: new Date(clock.now()),
+    });
+    const where = {
+      messageId: this.id,
+      queueUrl: options.queueUrl,
+      sink: target.sinkName,
+      receiveCount: this.receiveCount,
+    };
+    try {
+      const result = await target.sink().deliver([record]);
+      if (result.failed.length > 0) throw result.failed[0]!.error;
+    } catch (deliveryError) {
+      logger.error(
+        { ...where, err: asTrailrouterError(deliveryError, "deliver", where).toJSON() },
+        "dead-letter delivery failed: the message is given back, not deleted",
+      );
+      return false;
+    }
+    try {
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: this.message.ReceiptHandle }),
+      );
+    } catch (deleteError) {
+      logger.error(
+        { ...where, err: asTrailrouterError(deleteError, "ack", where).toJSON() },
+        "dead-lettered, but the delete failed: the message will be received (and dead-lettered) again",
+      );
+      return false;
+    }
+    logger.warn(
+      { ...where, error: record.error },
+      `message failed ${this.receiveCount} times: delivered to dead-letter sink "${target.sinkName}" and deleted`,
+    );
+    return true;
+  }
+
+  /**
+   * Shutdown: give the message back at once, unfinished. Settles the envelope, so the outcome of
+   * work still running on it is ignored.
+   */
+  async giveBackUnfinished(): Promise<void> {
+    if (!this.settle("released")) return;
+    const { options, logger } = this.services;
+    try {
+      await this.heartbeat?.stop();
+      await this.changeVisibility(0);
+      logger.info({ messageId: this.id }, "message given back unfinished (shutdown)");
+    } catch (error) {
+      logger.warn(
+        {
+          messageId: this.id,
+          err: asTrailrouterError(error, "ack", { messageId: this.id, queueUrl: options.queueUrl }),
+        },
         "could not give the message back; it reappears when its visibility timeout ends",
       );
     } finally {
@@ -173,10 +316,36 @@ export class SqsEnvelope implements Envelope {
   }
 
   /** True the first time only: an envelope is settled exactly once. */
-  private settle(outcome: "acked" | "nacked"): boolean {
+  private settle(outcome: Outcome): boolean {
     if (this.isSettled) return false;
     this.isSettled = true;
     this.hooks.settling(outcome, this.id);
     return true;
   }
+}
+
+/** The dead-letter record of a message: its body, and why it failed, with the error's context. */
+export function deadLetterRecord(
+  message: ReceivedMessage,
+  error: Error,
+  at: { queueUrl: string; receiveCount: number; failedAt: Date },
+): DeadLetterRecord {
+  const typed = error instanceof TrailrouterError ? error : undefined;
+  const bucket = typed?.context.bucket;
+  const key = typed?.context.key;
+  return {
+    trailrouterDeadLetter: 1,
+    messageId: message.MessageId,
+    queueUrl: at.queueUrl,
+    receiveCount: at.receiveCount,
+    failedAt: at.failedAt.toISOString(),
+    error: {
+      stage: typed?.stage ?? "process",
+      code: typed?.code ?? error.name,
+      message: error.message,
+      ...(bucket === undefined ? {} : { bucket }),
+      ...(key === undefined ? {} : { key }),
+    },
+    body: message.Body ?? "",
+  };
 }

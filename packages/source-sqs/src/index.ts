@@ -1,3 +1,4 @@
+export { type DeadLetterRecord, deadLetterRecord } from "./envelope.js";
 export {
   CLOUDTRAIL_VALIDATION_MESSAGE,
   classifyTrailKey,
@@ -9,7 +10,10 @@ export {
   type TrailKeyKind,
 } from "./notification.js";
 export {
+  checkSqsSourceConfig,
+  redeliveryDelay,
   resolveSqsSourceOptions,
+  SQS_MAX_VISIBILITY_TIMEOUT,
   type SqsSourceConfig,
   type SqsSourceOptions,
   sqsSourceSchema,

@@ -10,6 +10,8 @@ export interface SqsSourceConfig {
   allowedBuckets?: string[];
   ignoreDigests?: boolean;
   redeliveryDelaySeconds?: number;
+  maxRedeliveryDelaySeconds?: number;
+  deadLetter?: { sink: string; maxReceiveCount?: number };
   aws?: AwsSettings;
 }
 
@@ -24,15 +26,27 @@ export interface SqsSourceOptions {
   /** Unset: objects may come from any bucket. */
   readonly allowedBuckets: ReadonlySet<string> | undefined;
   readonly ignoreDigests: boolean;
+  /** The delay after a first failure; it doubles with each receive, up to the max. */
   readonly redeliveryDelaySeconds: number;
+  readonly maxRedeliveryDelaySeconds: number;
+  /**
+   * For a queue without a RedrivePolicy: a message failing at its `maxReceiveCount`-th receive or
+   * later is delivered to this sink of the pipeline, then deleted (only if that delivery succeeded).
+   */
+  readonly deadLetter: { readonly sink: string; readonly maxReceiveCount: number } | undefined;
 }
+
+/** The longest visibility timeout SQS accepts: 12 hours. */
+export const SQS_MAX_VISIBILITY_TIMEOUT = 43_200;
 
 const DEFAULTS = {
   waitTimeSeconds: 20,
   maxMessages: 10,
   concurrency: 4,
   ignoreDigests: true,
-  redeliveryDelaySeconds: 0,
+  redeliveryDelaySeconds: 10,
+  maxRedeliveryDelaySeconds: 900,
+  deadLetterMaxReceiveCount: 5,
 } as const;
 
 export const sqsSourceSchema: PluginSchema = {
@@ -87,7 +101,32 @@ export const sqsSourceSchema: PluginSchema = {
       minimum: 0,
       maximum: 43200,
       default: DEFAULTS.redeliveryDelaySeconds,
-      description: "Visibility timeout set on a message given back after a failure",
+      description:
+        "Seconds before a message given back after its first failure is received again; doubles with each further receive",
+    },
+    maxRedeliveryDelaySeconds: {
+      type: "integer",
+      minimum: 0,
+      maximum: 43200,
+      default: DEFAULTS.maxRedeliveryDelaySeconds,
+      description: "Cap of the growing redelivery delay, in seconds",
+    },
+    deadLetter: {
+      type: "object",
+      description:
+        "For a queue without a RedrivePolicy: where a message that keeps failing goes (one record with its body and error) before it is deleted",
+      properties: {
+        sink: { type: "string", minLength: 1, description: "Name of a sink of this pipeline" },
+        maxReceiveCount: {
+          type: "integer",
+          minimum: 1,
+          maximum: 1000,
+          default: DEFAULTS.deadLetterMaxReceiveCount,
+          description: "Receives after which a failing message is dead-lettered",
+        },
+      },
+      required: ["sink"],
+      additionalProperties: false,
     },
     aws: awsSettingsSchema,
   },
@@ -105,5 +144,40 @@ export function resolveSqsSourceOptions(config: SqsSourceConfig): SqsSourceOptio
     allowedBuckets: config.allowedBuckets ? new Set(config.allowedBuckets) : undefined,
     ignoreDigests: config.ignoreDigests ?? DEFAULTS.ignoreDigests,
     redeliveryDelaySeconds: config.redeliveryDelaySeconds ?? DEFAULTS.redeliveryDelaySeconds,
+    maxRedeliveryDelaySeconds: config.maxRedeliveryDelaySeconds ?? DEFAULTS.maxRedeliveryDelaySeconds,
+    deadLetter: config.deadLetter && {
+      sink: config.deadLetter.sink,
+      maxReceiveCount: config.deadLetter.maxReceiveCount ?? DEFAULTS.deadLetterMaxReceiveCount,
+    },
   };
+}
+
+/** The checks the schema cannot make: `deadLetter.sink` names a sink of the same pipeline. */
+export function checkSqsSourceConfig(
+  config: SqsSourceConfig,
+  pipeline: Readonly<Record<string, unknown>>,
+): { path: string; message: string }[] {
+  if (!config.deadLetter) return [];
+  const sinks = pipeline.sinks && typeof pipeline.sinks === "object" ? Object.keys(pipeline.sinks) : [];
+  if (sinks.includes(config.deadLetter.sink)) return [];
+  return [
+    {
+      path: "deadLetter.sink",
+      message: `no sink named "${config.deadLetter.sink}" in this pipeline (sinks: ${sinks.join(", ") || "none"})`,
+    },
+  ];
+}
+
+/**
+ * How long a failed message stays hidden before its next receive: the base delay doubled for
+ * each receive after the first, capped by the max and by SQS's own limit. Backs off from a
+ * failing sink without holding a message back forever.
+ */
+export function redeliveryDelay(
+  options: Pick<SqsSourceOptions, "redeliveryDelaySeconds" | "maxRedeliveryDelaySeconds">,
+  receiveCount: number,
+): number {
+  const doublings = Math.max(0, receiveCount - 1);
+  const grown = options.redeliveryDelaySeconds * 2 ** Math.min(doublings, 30);
+  return Math.min(grown, options.maxRedeliveryDelaySeconds, SQS_MAX_VISIBILITY_TIMEOUT);
 }

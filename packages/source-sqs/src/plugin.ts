@@ -1,5 +1,10 @@
 import { definePlugin } from "@trailrouter/core";
-import { resolveSqsSourceOptions, type SqsSourceConfig, sqsSourceSchema } from "./options.js";
+import {
+  checkSqsSourceConfig,
+  resolveSqsSourceOptions,
+  type SqsSourceConfig,
+  sqsSourceSchema,
+} from "./options.js";
 import { SqsSource } from "./source.js";
 
 /** Source plugin `sqs`: CloudTrail notifications from an SQS queue, objects from S3. */
@@ -8,5 +13,6 @@ export const sqsSource = definePlugin<"source", SqsSourceConfig>({
   type: "sqs",
   description: "Long-polls an SQS queue for notifications of CloudTrail log files and reads them from S3",
   schema: sqsSourceSchema,
+  validate: (config, { pipeline }) => checkSqsSourceConfig(config, pipeline),
   create: (config, context) => new SqsSource(resolveSqsSourceOptions(config), context),
 });

@@ -1,5 +1,10 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import {
   asTrailrouterError,
   type Clock,
@@ -7,17 +12,28 @@ import {
   type Logger,
   type PipelineMetrics,
   type PluginContext,
+  PluginError,
   type ReceiveOptions,
+  type Sink,
   type Source,
+  TOKENS,
 } from "@trailrouter/core";
-import { type EnvelopeServices, type ReceivedMessage, SqsEnvelope } from "./envelope.js";
-import type { SqsSourceOptions } from "./options.js";
+import {
+  type EnvelopeServices,
+  type MessagePolicy,
+  type ReceivedMessage,
+  receiveCountOf,
+  SqsEnvelope,
+} from "./envelope.js";
+import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
 /** Pause after a failed ReceiveMessage: 1 s, doubling, at most 30 s. */
 const RECEIVE_BACKOFF_INITIAL_MS = 1_000;
 const RECEIVE_BACKOFF_MAX_MS = 30_000;
 /** In `once` mode a receive waits this long at most: enough to see a queue is empty. */
 const ONCE_WAIT_TIME_SECONDS = 1;
+/** What SQS applies to a queue created without a VisibilityTimeout. */
+const SQS_DEFAULT_VISIBILITY_TIMEOUT = 30;
 
 /** Counts envelopes handed out and not yet settled, and lets the receive loop wait for room. */
 class Slots {
@@ -54,6 +70,16 @@ class Slots {
   }
 }
 
+/** What the source reads from its queue once, when it starts receiving. */
+export interface QueueSettings {
+  /** Of the messages this source receives: the configured one, else the queue's. */
+  readonly visibilityTimeout: number;
+  /** The queue's RedrivePolicy, when it has one: SQS moves failing messages to a dead-letter queue. */
+  readonly redrivePolicy:
+    | { readonly deadLetterTargetArn: string; readonly maxReceiveCount: number }
+    | undefined;
+}
+
 /** Long-polls one SQS queue and hands out one envelope per message. */
 export class SqsSource implements Source {
   private readonly options: SqsSourceOptions;
@@ -64,6 +90,10 @@ export class SqsSource implements Source {
   private readonly s3: S3Client;
   private readonly services: EnvelopeServices;
   private readonly slots: Slots;
+  /** Handed out and not settled yet: given back unfinished when the source closes. */
+  private readonly unsettled = new Set<SqsEnvelope>();
+  private readonly container: PluginContext["container"];
+  private policy: MessagePolicy | undefined;
 
   constructor(options: SqsSourceOptions, context: PluginContext) {
     this.options = options;
@@ -72,7 +102,15 @@ export class SqsSource implements Source {
     this.clock = context.clock;
     this.sqs = context.aws.client(SQSClient);
     this.s3 = context.aws.client(S3Client);
-    this.services = { sqs: this.sqs, s3: this.s3, options, logger: this.logger, metrics: this.metrics };
+    this.services = {
+      sqs: this.sqs,
+      s3: this.s3,
+      options,
+      logger: this.logger,
+      metrics: this.metrics,
+      clock: this.clock,
+    };
+    this.container = context.container;
     this.slots = new Slots(options.concurrency);
   }
 
@@ -86,6 +124,7 @@ export class SqsSource implements Source {
         await this.slots.whenFree(signal);
         if (signal.aborted) break;
         try {
+          this.policy ??= this.messagePolicy(await this.readQueueSettings(signal));
           received = await this.receiveMessages(once, signal);
         } catch (error) {
           if (signal.aborted) break;
@@ -121,7 +160,9 @@ export class SqsSource implements Source {
         if (seenFailing.length > 0) {
           received = received.filter((message) => !nackedThisRun.has(message.MessageId));
           await Promise.all(
-            seenFailing.map((message) => this.giveBack(message, this.options.redeliveryDelaySeconds)),
+            seenFailing.map((message) =>
+              this.giveBack(message, redeliveryDelay(this.options, receiveCountOf(message))),
+            ),
           );
         }
         if (once && received.length === 0) break;
@@ -137,18 +178,83 @@ export class SqsSource implements Source {
             },
             "message received",
           );
-          yield new SqsEnvelope(message, this.services, {
-            settling: (outcome, messageId) => {
-              if (once && outcome === "nacked") nackedThisRun.add(messageId);
+          const envelope: SqsEnvelope = new SqsEnvelope(
+            message,
+            this.services,
+            {
+              settling: (outcome, messageId) => {
+                this.unsettled.delete(envelope);
+                if (once && outcome === "nacked") nackedThisRun.add(messageId);
+              },
+              settled: () => this.slots.release(),
             },
-            settled: () => this.slots.release(),
-          });
+            this.policy!,
+          );
+          this.unsettled.add(envelope);
+          yield envelope;
         }
       }
     } finally {
       // Received but never handed out (abort, or the consumer stopped): make them visible again now.
       await Promise.all(received.map((message) => this.giveBack(message, 0)));
     }
+  }
+
+  /** With a redrive policy, SQS moves failing messages itself: `deadLetter` then stays unused. */
+  private messagePolicy(queue: QueueSettings): MessagePolicy {
+    const { deadLetter } = this.options;
+    if (!deadLetter) return { visibilityTimeout: queue.visibilityTimeout, deadLetter: undefined };
+    if (queue.redrivePolicy) {
+      this.logger.info(
+        { redrivePolicy: queue.redrivePolicy, deadLetterSink: deadLetter.sink },
+        "the queue has a RedrivePolicy: SQS moves failing messages to its dead-letter queue; deadLetter is not used",
+      );
+      return { visibilityTimeout: queue.visibilityTimeout, deadLetter: undefined };
+    }
+    const { container } = this;
+    return {
+      visibilityTimeout: queue.visibilityTimeout,
+      deadLetter: {
+        sinkName: deadLetter.sink,
+        maxReceiveCount: deadLetter.maxReceiveCount,
+        sink() {
+          const sink = container.isRegistered(TOKENS.Sinks, true)
+            ? container.resolve<ReadonlyMap<string, Sink>>(TOKENS.Sinks).get(deadLetter.sink)
+            : undefined;
+          if (!sink) {
+            throw new PluginError("UnknownSink", `no sink named "${deadLetter.sink}" in this pipeline`, {
+              sink: deadLetter.sink,
+            });
+          }
+          return sink;
+        },
+      },
+    };
+  }
+
+  private async readQueueSettings(signal: AbortSignal): Promise<QueueSettings> {
+    const { queueUrl, visibilityTimeout } = this.options;
+    const { Attributes = {} } = await this.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ["VisibilityTimeout", "RedrivePolicy"],
+      }),
+      { abortSignal: signal },
+    );
+    const settings: QueueSettings = {
+      visibilityTimeout:
+        visibilityTimeout ?? Number(Attributes.VisibilityTimeout ?? SQS_DEFAULT_VISIBILITY_TIMEOUT),
+      redrivePolicy: parseRedrivePolicy(Attributes.RedrivePolicy),
+    };
+    this.logger.info(
+      {
+        queueUrl,
+        visibilityTimeout: settings.visibilityTimeout,
+        redrivePolicy: settings.redrivePolicy ?? null,
+      },
+      "queue settings read",
+    );
+    return settings;
   }
 
   private async receiveMessages(once: boolean, signal: AbortSignal): Promise<ReceivedMessage[]> {
@@ -186,7 +292,15 @@ export class SqsSource implements Source {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.unsettled].map((envelope) => envelope.giveBackUnfinished()));
     this.sqs.destroy();
     this.s3.destroy();
   }
+}
+
+function parseRedrivePolicy(text: string | undefined): QueueSettings["redrivePolicy"] {
+  if (!text) return undefined;
+  const policy = JSON.parse(text) as { deadLetterTargetArn?: string; maxReceiveCount?: string | number };
+  if (!policy.deadLetterTargetArn) return undefined;
+  return { deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: Number(policy.maxReceiveCount) };
 }

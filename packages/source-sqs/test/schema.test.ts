@@ -44,7 +44,8 @@ describe("sqs source options in a pipeline file", () => {
       maxMessages: 10,
       concurrency: 4,
       ignoreDigests: true,
-      redeliveryDelaySeconds: 0,
+      redeliveryDelaySeconds: 10,
+      maxRedeliveryDelaySeconds: 900,
     });
   });
 

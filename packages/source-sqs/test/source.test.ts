@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateTopicCommand, PublishCommand, SubscribeCommand } from "@aws-sdk/client-sns";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import {
   type AwsClientFactory,
   awsClientFactory,
@@ -202,9 +202,11 @@ describe("sqs source against SQS and S3", () => {
     await envelope!.ack();
     await envelope!.ack();
     await envelope!.nack(new Error("late"));
-    expect(commandNames().filter((name) => name !== "ReceiveMessageCommand")).toEqual([
-      "DeleteMessageCommand",
-    ]);
+    expect(
+      commandNames().filter(
+        (name) => name !== "ReceiveMessageCommand" && name !== "GetQueueAttributesCommand",
+      ),
+    ).toEqual(["DeleteMessageCommand"]);
   });
 
   it("asks for the configured visibility timeout", async () => {
@@ -213,7 +215,7 @@ describe("sqs source against SQS and S3", () => {
     const { source, commands } = await createSource({ queueUrl, visibilityTimeout: 120 });
     const before = Date.now();
     await receiveAll(source);
-    expect(commands[0]!.input.VisibilityTimeout).toBe(120);
+    expect(commands.find((c) => c.name === "ReceiveMessageCommand")!.input.VisibilityTimeout).toBe(120);
     const [inflight] = queueState(queueName).inflight;
     expect(inflight!.visibilityDeadline).toBeGreaterThanOrEqual(before + 119_000);
   });
@@ -221,7 +223,11 @@ describe("sqs source against SQS and S3", () => {
   it("nack makes the message visible again and the next receive counts 2", async () => {
     const { queueUrl } = createQueue();
     const messageId = await send(queueUrl, "CloudTrail validation message.");
-    const { source, commands } = await createSource({ queueUrl, waitTimeSeconds: 1 });
+    const { source, commands } = await createSource({
+      queueUrl,
+      waitTimeSeconds: 1,
+      redeliveryDelaySeconds: 0,
+    });
     const abort = new AbortController();
     const seen: { id: string; receiveCount: number }[] = [];
     for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
@@ -253,6 +259,35 @@ describe("sqs source against SQS and S3", () => {
     expect(inflight[0]!.visibilityDeadline).toBeGreaterThanOrEqual(before + 299_000);
   });
 
+  it("hides a message failing again for twice as long, and by default not at once", async () => {
+    const { queueName, queueUrl } = createQueue();
+    await send(queueUrl, "CloudTrail validation message.");
+    const { source } = await createSource({ queueUrl, redeliveryDelaySeconds: 1, waitTimeSeconds: 1 });
+    const abort = new AbortController();
+    const deadlines: number[] = [];
+    for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
+      const before = Date.now();
+      await envelope.nack(new Error("sink down"));
+      deadlines.push(queueState(queueName).inflight[0]!.visibilityDeadline - before);
+      if (deadlines.length === 2) abort.abort();
+    }
+    expect(deadlines[0]).toBeGreaterThanOrEqual(900);
+    expect(deadlines[0]).toBeLessThan(1_500);
+    expect(deadlines[1]).toBeGreaterThanOrEqual(1_900);
+    expect(deadlines[1]).toBeLessThan(2_500);
+
+    // Without redeliveryDelaySeconds, a failed message waits 10 s, not 0.
+    const other = createQueue();
+    await send(other.queueUrl, "CloudTrail validation message.");
+    const { source: defaults } = await createSource({ queueUrl: other.queueUrl });
+    const [envelope] = await receiveAll(defaults);
+    const before = Date.now();
+    await envelope!.nack(new Error("sink down"));
+    expect(queueState(other.queueName).inflight[0]!.visibilityDeadline).toBeGreaterThanOrEqual(
+      before + 9_000,
+    );
+  });
+
   it("extend pushes the visibility deadline", async () => {
     const { queueName, queueUrl } = createQueue();
     await send(queueUrl, "CloudTrail validation message.");
@@ -263,6 +298,111 @@ describe("sqs source against SQS and S3", () => {
     expect(queueState(queueName).inflight[0]!.visibilityDeadline).toBeGreaterThanOrEqual(before + 899_000);
     await envelope!.ack();
     await expect(envelope!.extend!(900)).resolves.toBeUndefined();
+  });
+
+  it("keeps a message hidden while its work outlives the visibility timeout, then deletes it", async () => {
+    const { queueName, queueUrl } = createQueue();
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    const { source, commands, logs } = await createSource({
+      queueUrl,
+      visibilityTimeout: 2,
+      waitTimeSeconds: 1,
+    });
+    const abort = new AbortController();
+    const receivedHere: string[] = [];
+    let receivedElsewhere = 0;
+    const work: Promise<void>[] = [];
+    let firstReceived: () => void = () => {};
+    const received = new Promise<void>((resolve) => {
+      firstReceived = resolve;
+    });
+    const consumer = (async () => {
+      for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
+        receivedHere.push(envelope.id);
+        firstReceived();
+        // A sink that takes 5 s, 2.5 times the visibility timeout.
+        work.push(new Promise((resolve) => setTimeout(resolve, 5_000)).then(() => envelope.ack()));
+      }
+    })();
+    await received;
+    // A second consumer of the same queue, as another replica would be.
+    const competitor = (async () => {
+      const until = Date.now() + 5_500;
+      while (Date.now() < until) {
+        const { Messages = [] } = await localAws.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0, VisibilityTimeout: 0 }),
+        );
+        receivedElsewhere += Messages.length;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    await competitor;
+    await Promise.all(work);
+    abort.abort();
+    await consumer;
+
+    expect(receivedHere).toEqual([messageId]);
+    expect(receivedElsewhere).toBe(0);
+    const beats = commands.filter((c) => c.name === "ChangeMessageVisibilityCommand");
+    expect(beats.length).toBeGreaterThanOrEqual(4);
+    expect(beats.every((c) => c.input.VisibilityTimeout === 2)).toBe(true);
+    expect(commands.filter((c) => c.name === "DeleteMessageCommand")).toHaveLength(1);
+    const { ready, inflight } = queueState(queueName);
+    expect([...ready, ...inflight]).toEqual([]);
+    expect(logs.filter((l) => l.level >= 40)).toEqual([]);
+  });
+
+  it("uses the queue's own visibility timeout for the heartbeat when none is configured", async () => {
+    const { queueUrl } = createQueue({ VisibilityTimeout: "1" });
+    await send(queueUrl, "CloudTrail validation message.");
+    const { source, commands } = await createSource({ queueUrl });
+    const [envelope] = await receiveAll(source);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await envelope!.ack();
+    const beats = commands.filter((c) => c.name === "ChangeMessageVisibilityCommand");
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats.every((c) => c.input.VisibilityTimeout === 1)).toBe(true);
+    expect(commands.filter((c) => c.name === "GetQueueAttributesCommand")).toHaveLength(1);
+  });
+
+  it("logs a failed extension and tries again at the next beat", async () => {
+    const { queueUrl } = createQueue();
+    await send(queueUrl, "CloudTrail validation message.");
+    let refused = 0;
+    const { source, commands, logs } = await createSource(
+      { queueUrl, visibilityTimeout: 1 },
+      {
+        onCommand: (command) => {
+          if (command.name === "ChangeMessageVisibilityCommand" && refused++ === 0) {
+            throw Object.assign(new Error("throttled"), { name: "ThrottlingException" });
+          }
+        },
+      },
+    );
+    const [envelope] = await receiveAll(source);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await envelope!.ack();
+    expect(logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      "could not extend the visibility timeout; trying again at the next beat",
+    ]);
+    expect(commands.filter((c) => c.name === "ChangeMessageVisibilityCommand").length).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(commands.filter((c) => c.name === "DeleteMessageCommand")).toHaveLength(1);
+  });
+
+  it("close gives back at once an envelope still unsettled, and its late ack deletes nothing", async () => {
+    const { queueName, queueUrl } = createQueue();
+    await send(queueUrl, "CloudTrail validation message.");
+    const { source, commandNames } = await createSource({ queueUrl, visibilityTimeout: 300 });
+    const [envelope] = await receiveAll(source);
+    await source.close();
+    const { ready, inflight } = queueState(queueName);
+    expect(ready).toHaveLength(1);
+    expect(inflight).toEqual([]);
+    await envelope!.ack();
+    expect(commandNames()).not.toContain("DeleteMessageCommand");
+    expect(queueState(queueName).ready).toHaveLength(1);
   });
 
   it("refuses an object outside allowedBuckets before reading any object", async () => {
@@ -410,7 +550,10 @@ describe("sqs source against SQS and S3", () => {
     const started = Date.now();
     expect(await receiveAll(source)).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(commands.map((c) => [c.name, c.input.WaitTimeSeconds])).toEqual([["ReceiveMessageCommand", 1]]);
+    expect(commands.map((c) => [c.name, c.input.WaitTimeSeconds])).toEqual([
+      ["GetQueueAttributesCommand", undefined],
+      ["ReceiveMessageCommand", 1],
+    ]);
   });
 
   it("never has more than `concurrency` envelopes unsettled", async () => {
@@ -459,7 +602,7 @@ describe("sqs source against SQS and S3", () => {
     const { queueName, queueUrl } = createQueue();
     const poison = await send(queueUrl, "not a notification");
     const good = await send(queueUrl, "CloudTrail validation message.");
-    const { source } = await createSource({ queueUrl, maxMessages: 1 });
+    const { source } = await createSource({ queueUrl, maxMessages: 1, redeliveryDelaySeconds: 0 });
 
     const handedOut: string[] = [];
     for await (const envelope of source.receive({ signal: new AbortController().signal, once: true })) {
@@ -551,6 +694,7 @@ describe("sqs source against SQS and S3", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ retryInMs: 1_000, err: { stage: "receive" } });
     expect(logs.filter((entry) => entry.level === 30).map((entry) => entry.msg)).toEqual([
+      "queue settings read",
       "receiving from the queue works again",
     ]);
   });

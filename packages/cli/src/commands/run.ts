@@ -1,4 +1,5 @@
 import {
+  DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
   type LoadedPipelineFile,
   type Logger,
   type PluginRegistry,
@@ -17,19 +18,32 @@ export interface RunCommandOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** `trailrouter run`: load, validate, run every pipeline; exit code 0, 1 (failures) or 2 (config). */
+/**
+ * `trailrouter run`: load, validate, run every pipeline; exit code 0, 1 (failures) or 2 (config).
+ * A service (not `--once`) stopped by a signal exits 0: what failed meanwhile was given back.
+ */
 export async function runCommand(file: string, options: RunCommandOptions): Promise<number> {
   const loaded = await loadOrReport(file, options.registry, options.err, options.env);
   if (!loaded) return EXIT_CONFIG;
   const summary = await runLoaded(loaded, options);
-  if (options.once) options.out.write(`${formatRunSummary(summary)}\n`);
-  return summary.ok ? EXIT_OK : EXIT_FAILURES;
+  if (options.once) {
+    options.out.write(`${formatRunSummary(summary)}\n`);
+    return summary.ok ? EXIT_OK : EXIT_FAILURES;
+  }
+  return summary.pipelines.some((p) => p.receiveFailed) ? EXIT_FAILURES : EXIT_OK;
 }
 
 /**
+ * Work abandoned at the shutdown deadline (a sink still waiting on the network) must not keep
+ * the process alive past it: once the run has returned, exit with the code set by then.
+ */
+const EXIT_AFTER_SHUTDOWN_MS = 1_000;
+
+/**
  * Runs until done (`once`) or until SIGINT/SIGTERM. The first signal stops receiving and lets
- * envelopes in flight finish; a second one exits at once. Either way nothing unfinished is
- * deleted: it reappears in its queue.
+ * envelopes in flight finish within the file's `shutdownTimeoutSeconds`, then gives back those
+ * still unfinished and closes the sinks; a second one exits at once (130). Either way nothing
+ * unfinished is deleted: it reappears in its queue.
  */
 export async function runLoaded(loaded: LoadedPipelineFile, options: RunCommandOptions): Promise<RunSummary> {
   const controller = new AbortController();
@@ -38,7 +52,13 @@ export async function runLoaded(loaded: LoadedPipelineFile, options: RunCommandO
       options.logger.warn({ signal }, "second signal: exiting now; unfinished messages stay in their queues");
       process.exit(130);
     }
-    options.logger.info({ signal }, "stopping: no new messages, finishing those in flight");
+    options.logger.info(
+      {
+        signal,
+        shutdownTimeoutSeconds: loaded.config.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+      },
+      "stopping: no new messages, finishing those in flight",
+    );
     controller.abort();
   };
   process.on("SIGINT", onSignal);
@@ -55,7 +75,12 @@ export async function runLoaded(loaded: LoadedPipelineFile, options: RunCommandO
       signal: controller.signal,
     });
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    if (controller.signal.aborted) {
+      // Stopping: a second signal still exits at once, until the process is gone.
+      setTimeout(() => process.exit(), EXIT_AFTER_SHUTDOWN_MS).unref();
+    } else {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
   }
 }

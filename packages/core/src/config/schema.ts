@@ -14,6 +14,9 @@ import { formatPath, formatPointer, joinPath, type PathSegment, pointerSegments 
 export const NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
 const NAME_RULE = 'start with a letter or digit and use only letters, digits, "_", "." and "-"';
 
+/** How long envelopes in flight may take to finish after a stop signal, when the file says nothing. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
+
 /** The decoder a pipeline gets when its file names none. */
 export const DEFAULT_DECODER = { type: "cloudtrail" } as const;
 
@@ -81,6 +84,12 @@ export function buildPipelineSchema(registry: PluginRegistry): JsonSchema {
     properties: {
       aws: awsSettingsSchema,
       plugins: { type: "array", items: { type: "string", minLength: 1 } },
+      shutdownTimeoutSeconds: {
+        type: "integer",
+        minimum: 0,
+        maximum: 3600,
+        description: `After SIGTERM/SIGINT, seconds envelopes in flight get to finish before they are given back (default ${DEFAULT_SHUTDOWN_TIMEOUT_SECONDS})`,
+      },
       pipelines: { type: "array", minItems: 1, items: pipeline },
     },
     required: ["pipelines"],
@@ -90,7 +99,13 @@ export function buildPipelineSchema(registry: PluginRegistry): JsonSchema {
 
 function newAjv(): Ajv {
   // coerceTypes: numbers and booleans may come from the environment (`concurrency: ${CONCURRENCY:-4}`).
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, discriminator: true, verbose: true });
+  const ajv = new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    coerceTypes: true,
+    discriminator: true,
+    verbose: true,
+  });
   // ajv-formats is CommonJS: under NodeNext its function is the `default` of the module object.
   ajvFormats.default(ajv);
   return ajv;
@@ -317,6 +332,8 @@ interface PluginBlock {
   readonly kind: PluginKind;
   readonly segments: PathSegment[];
   readonly config: Json;
+  /** The pipeline block it belongs to. */
+  readonly pipeline: Json;
 }
 
 /** Every plugin block of the file, wherever it sits. */
@@ -325,7 +342,7 @@ function* pluginBlocks(document: unknown): Generator<PluginBlock> {
   for (const [p, pipeline] of asArray(document.pipelines).entries()) {
     if (!isObject(pipeline)) continue;
     const block = (kind: PluginKind, config: unknown, ...segments: PathSegment[]) =>
-      isObject(config) ? [{ kind, config, segments: ["pipelines", p, ...segments] }] : [];
+      isObject(config) ? [{ kind, config, pipeline, segments: ["pipelines", p, ...segments] }] : [];
     yield* block("source", pipeline.source, "source");
     yield* block("decoder", pipeline.decoder, "decoder");
     for (const [r, route] of asArray(pipeline.routes).entries()) {
@@ -344,13 +361,13 @@ function runValidateHooks(
   passed: (segments: readonly PathSegment[]) => boolean,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const { kind, segments, config } of pluginBlocks(document)) {
+  for (const { kind, segments, config, pipeline } of pluginBlocks(document)) {
     if (!passed(segments) || typeof config.type !== "string") continue;
     const plugin = registry.find(kind, config.type);
     if (!plugin?.validate) continue;
     const base = formatPath(segments);
     try {
-      for (const problem of plugin.validate(config as Json & { type: string })) {
+      for (const problem of plugin.validate(config as Json & { type: string }, { pipeline })) {
         problems.push({ path: joinPath(base, problem.path), message: problem.message });
       }
     } catch (error) {

@@ -28,6 +28,8 @@ export interface PipelineFile {
   aws?: AwsSettings;
   /** Module specifiers (relative to the file, or package names) exporting more plugins. */
   plugins?: string[];
+  /** After SIGTERM/SIGINT, how long envelopes in flight may take to finish before they are given back. */
+  shutdownTimeoutSeconds?: number;
   pipelines: PipelineConfig[];
 }
 

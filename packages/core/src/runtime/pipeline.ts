@@ -6,6 +6,7 @@ import type { DependencyContainer } from "tsyringe";
 import type { PipelineConfig, PluginConfig } from "../config/types.js";
 import { asTrailrouterError, DeliveryError, TrailrouterError } from "../errors.js";
 import type { Decoder, Envelope, Sink, Source, SourceObject } from "../interfaces.js";
+import { eventPatternMatcher } from "../matchers/event-pattern/plugin.js";
 import type { RouterMetrics } from "../metrics.js";
 import type { PluginContext, PluginKind, PluginKinds } from "../plugin.js";
 import type { PluginRegistry } from "../registry.js";
@@ -19,7 +20,7 @@ import {
   systemClock,
   TOKENS,
 } from "../services.js";
-import { type CompiledRoute, RoutedBatch, Router } from "./router.js";
+import { type RouteDefinition, RoutedBatch, Router } from "./router.js";
 
 export interface PipelineDependencies {
   readonly registry: PluginRegistry;
@@ -35,6 +36,11 @@ export interface PipelineDependencies {
 export interface RunOptions {
   readonly signal: AbortSignal;
   readonly once: boolean;
+  /**
+   * Once `signal` aborts, how long envelopes in flight may take to finish. Those still at work
+   * then are left unsettled: closing the source gives them back, and their late outcome is ignored.
+   */
+  readonly shutdownTimeoutSeconds?: number;
 }
 
 export class Pipeline {
@@ -48,6 +54,9 @@ export class Pipeline {
     private readonly router: Router,
     private readonly sinks: ReadonlyMap<string, Sink>,
   ) {}
+
+  /** Envelopes whose shutdown deadline passed: the source gives them back, they are never settled here. */
+  private readonly abandoned = new Set<Envelope>();
 
   /** Creates every plugin of the pipeline; a failure closes what was already created. */
   static async create(config: PipelineConfig, deps: PipelineDependencies): Promise<Pipeline> {
@@ -100,24 +109,29 @@ export class Pipeline {
       const sinks = new Map<string, Sink>();
       for (const [name, block] of Object.entries(config.sinks))
         sinks.set(name, await build("sink", name, block));
-      const routes: CompiledRoute[] = [];
+      container.register(TOKENS.Sinks, { useValue: sinks as ReadonlyMap<string, Sink> });
+      // Event patterns are compiled together, into one matcher for all of them; other matchers
+      // are plugin instances.
+      const compiledTogether = (block: PluginConfig) =>
+        deps.registry.find("matcher", block.type) === eventPatternMatcher;
+      const routes: RouteDefinition[] = [];
       for (const route of config.routes) {
-        routes.push({
-          name: route.name,
-          matcher: await build("matcher", route.name, route.match),
-          to: route.to,
+        routes.push(
+          compiledTogether(route.match)
+            ? { name: route.name, pattern: route.match.pattern, to: route.to }
+            : { name: route.name, matcher: await build("matcher", route.name, route.match), to: route.to },
+        );
+      }
+      let router: Router;
+      try {
+        router = new Router(routes);
+      } catch (error) {
+        throw asTrailrouterError(error, "plugin", {
+          pipeline: config.name,
+          plugin: `matcher:${eventPatternMatcher.type}`,
         });
       }
-      return new Pipeline(
-        config.name,
-        container,
-        logger,
-        metrics,
-        source,
-        decoder,
-        new Router(routes),
-        sinks,
-      );
+      return new Pipeline(config.name, container, logger, metrics, source, decoder, router, sinks);
     } catch (error) {
       await Promise.allSettled(created.map((c) => c.close()));
       container.dispose();
@@ -131,12 +145,12 @@ export class Pipeline {
    * Resolves to false if receiving itself failed.
    */
   async run(options: RunOptions): Promise<boolean> {
-    const inFlight = new Set<Promise<void>>();
+    const inFlight = new Map<Promise<void>, Envelope>();
     let receiveOk = true;
     try {
       for await (const envelope of this.source.receive(options)) {
         const work = this.process(envelope).finally(() => inFlight.delete(work));
-        inFlight.add(work);
+        inFlight.set(work, envelope);
       }
     } catch (error) {
       receiveOk = false;
@@ -144,7 +158,19 @@ export class Pipeline {
       this.metrics.failure(err.stage, err.code);
       this.logger.error({ err: err.toJSON() }, `receive failed: ${err.message}`);
     }
-    await Promise.all(inFlight);
+    const deadline = shutdownDeadline(options.signal, (options.shutdownTimeoutSeconds ?? Infinity) * 1000);
+    const finished = await Promise.race([Promise.all(inFlight.keys()).then(() => true), deadline.passed]);
+    deadline.cancel();
+    if (!finished) {
+      for (const envelope of inFlight.values()) this.abandoned.add(envelope);
+      this.logger.warn(
+        {
+          unfinished: [...inFlight.values()].map((e) => e.id),
+          shutdownTimeoutSeconds: options.shutdownTimeoutSeconds,
+        },
+        `shutdown deadline passed with ${inFlight.size} envelope(s) unfinished: they are given back, not acknowledged`,
+      );
+    }
     return receiveOk;
   }
 
@@ -162,6 +188,7 @@ export class Pipeline {
         { err: err.toJSON(), receiveCount: envelope.receiveCount },
         `envelope given back (${err.stage}/${err.code}): ${err.message}`,
       );
+      if (this.abandoned.has(envelope)) return;
       try {
         await envelope.nack(err);
       } catch (nackError) {
@@ -171,6 +198,10 @@ export class Pipeline {
         );
       }
       this.metrics.envelope("nacked");
+      return;
+    }
+    if (this.abandoned.has(envelope)) {
+      logger.info("finished after the shutdown deadline: not acknowledged, the message was given back");
       return;
     }
     try {
@@ -238,4 +269,28 @@ export class Pipeline {
     }
     this.container.dispose();
   }
+}
+
+/**
+ * Resolves `passed` to false `timeoutMs` after `signal` aborts (counting from the abort, not
+ * from now); never while the signal is not aborted.
+ */
+function shutdownDeadline(signal: AbortSignal, timeoutMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const passed = new Promise<false>((resolve) => {
+    if (!Number.isFinite(timeoutMs)) return;
+    onAbort = () => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return {
+    passed,
+    cancel() {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+    },
+  };
 }

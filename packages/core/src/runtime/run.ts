@@ -1,6 +1,7 @@
 /**
  * Runs every pipeline of a validated file side by side and reports what each did.
  */
+import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS } from "../config/schema.js";
 import type { LoadedPipelineFile } from "../config/types.js";
 import { RouterMetrics } from "../metrics.js";
 import type { PluginRegistry } from "../registry.js";
@@ -13,7 +14,10 @@ export interface RunPipelinesOptions {
   readonly logger: Logger;
   /** Stop when every source has nothing new (the queue answered empty). */
   readonly once: boolean;
-  /** Aborting stops receiving; envelopes in flight are finished first. */
+  /**
+   * Aborting stops receiving; envelopes in flight get the file's `shutdownTimeoutSeconds` to
+   * finish, then are given back unfinished when the sources close.
+   */
   readonly signal?: AbortSignal;
   readonly metrics?: RouterMetrics;
   readonly clock?: Clock;
@@ -49,7 +53,10 @@ export async function runPipelines(
 
   let receiveResults: boolean[];
   try {
-    receiveResults = await Promise.all(pipelines.map((p) => p.run({ signal, once: options.once })));
+    const shutdownTimeoutSeconds = config.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+    receiveResults = await Promise.all(
+      pipelines.map((p) => p.run({ signal, once: options.once, shutdownTimeoutSeconds })),
+    );
   } finally {
     await Promise.allSettled(pipelines.map((p) => p.close()));
   }

@@ -1,0 +1,225 @@
+/**
+ * Graceful shutdown of `trailrouter run`, as an orchestrator does it: the built command in a child
+ * process, SIGTERM while a sink is still delivering, against fauxqs.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  cloudTrailKey,
+  cloudTrailNotification,
+  type LocalAws,
+  putLogFile,
+  queueDepth,
+  startLocalAws,
+} from "@trailrouter/local-aws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../bin/trailrouter.js", import.meta.url));
+const BUCKET = "shutdown-trail";
+
+/**
+ * A sink that marks when a delivery starts, waits `delayMs`, then appends the event ids it
+ * delivered to `deliveredFile`.
+ */
+const SLOW_SINK_MODULE = `
+import { appendFileSync, writeFileSync } from "node:fs";
+export default {
+  kind: "sink",
+  type: "slow-file",
+  schema: {
+    type: "object",
+    properties: { startedFile: { type: "string" }, deliveredFile: { type: "string" }, delayMs: { type: "integer" } },
+    required: ["startedFile", "deliveredFile", "delayMs"],
+  },
+  create: (config) => ({
+    async deliver(records) {
+      writeFileSync(config.startedFile, "started");
+      await new Promise((resolve) => setTimeout(resolve, config.delayMs));
+      for (const record of records) appendFileSync(config.deliveredFile, record.eventID + "\\n");
+      return { delivered: records.length, failed: [] };
+    },
+    async close() {},
+  }),
+};
+`;
+
+let aws: LocalAws;
+let dir: string;
+
+beforeAll(async () => {
+  if (!existsSync(new URL("../dist/main.js", import.meta.url))) {
+    throw new Error("packages/cli is not built: run `pnpm build` (pnpm test does)");
+  }
+  aws = await startLocalAws();
+  aws.server.createBucket(BUCKET);
+  dir = await mkdtemp(path.join(tmpdir(), "trailrouter-shutdown-"));
+  await writeFile(path.join(dir, "slow-sink.mjs"), SLOW_SINK_MODULE);
+});
+
+afterAll(async () => {
+  await aws?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+interface Scenario {
+  readonly name: string;
+  readonly messages: number;
+  readonly delayMs: number;
+  readonly shutdownTimeoutSeconds: number;
+}
+
+/** A source queue holding `messages` notifications (one log file of 2 records each) and a pipeline file. */
+async function prepare(scenario: Scenario) {
+  const queueUrl = aws.server.createQueue(`${scenario.name}-trail`).queueUrl;
+  const eventIds: string[] = [];
+  for (let i = 0; i < scenario.messages; i++) {
+    const key = cloudTrailKey({
+      accountId: "111122223333",
+      region: "us-east-1",
+      time: "2026-11-26T12:05:00Z",
+    });
+    const records = [0, 1].map((n) => ({
+      eventID: `${scenario.name}-${i}-${n}`,
+      eventName: "RunInstances",
+      eventSource: "ec2.amazonaws.com",
+    }));
+    eventIds.push(...records.map((r) => r.eventID));
+    await putLogFile(aws, BUCKET, key, records);
+    await aws.sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: cloudTrailNotification(BUCKET, [key]) }),
+    );
+  }
+  const startedFile = path.join(dir, `${scenario.name}.started`);
+  const deliveredFile = path.join(dir, `${scenario.name}.delivered`);
+  const config = path.join(dir, `${scenario.name}.json`);
+  await writeFile(
+    config,
+    JSON.stringify({
+      aws: { endpoint: aws.endpoint, region: aws.region },
+      plugins: ["./slow-sink.mjs"],
+      shutdownTimeoutSeconds: scenario.shutdownTimeoutSeconds,
+      pipelines: [
+        {
+          name: scenario.name,
+          source: {
+            type: "sqs",
+            queueUrl,
+            waitTimeSeconds: 1,
+            visibilityTimeout: 120,
+            concurrency: 1,
+            maxMessages: 1,
+          },
+          routes: [
+            {
+              name: "all",
+              match: { type: "event-pattern", pattern: { eventName: ["RunInstances"] } },
+              to: ["slow"],
+            },
+          ],
+          sinks: { slow: { type: "slow-file", startedFile, deliveredFile, delayMs: scenario.delayMs } },
+        },
+      ],
+    }),
+  );
+  return { queueUrl, config, startedFile, deliveredFile, eventIds };
+}
+
+function startRun(config: string) {
+  const child = spawn(process.execPath, [BIN, "run", "--config", config], {
+    env: { ...process.env, LOG_LEVEL: "info", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => {
+    stderr += String(chunk);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, stderr: () => stderr };
+}
+
+async function waitForFile(file: string, child: ChildProcess, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (child.exitCode !== null) throw new Error(`trailrouter exited (${child.exitCode}) before delivering`);
+    if (Date.now() > until) throw new Error(`no delivery started within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function delivered(file: string): Promise<string[]> {
+  return existsSync(file) ? (await readFile(file, "utf8")).split("\n").filter(Boolean) : [];
+}
+
+describe("trailrouter run: SIGTERM", () => {
+  it("lets the envelope in flight finish within shutdownTimeoutSeconds, gives back the rest, exits 0", async () => {
+    const scenario = await prepare({
+      name: "finish",
+      messages: 2,
+      delayMs: 1_500,
+      shutdownTimeoutSeconds: 20,
+    });
+    const run = startRun(scenario.config);
+    await waitForFile(scenario.startedFile, run.child);
+    const signalledAt = Date.now();
+    run.child.kill("SIGTERM");
+    const code = await run.exited;
+
+    expect(code, run.stderr()).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
+    // The first message finished and was deleted; the second was never started and is still there,
+    // visible now: nothing lost, nothing left hidden.
+    const sent = await delivered(scenario.deliveredFile);
+    expect(sent).toHaveLength(2);
+    expect(scenario.eventIds).toEqual(expect.arrayContaining(sent));
+    expect(await queueDepth(aws, scenario.queueUrl)).toEqual({ visible: 1, inFlight: 0 });
+  });
+
+  it("gives back at once what is unfinished at the deadline, never deletes it, and exits 0", async () => {
+    const scenario = await prepare({
+      name: "deadline",
+      messages: 1,
+      delayMs: 60_000,
+      shutdownTimeoutSeconds: 1,
+    });
+    const run = startRun(scenario.config);
+    await waitForFile(scenario.startedFile, run.child);
+    const signalledAt = Date.now();
+    run.child.kill("SIGTERM");
+    const code = await run.exited;
+
+    expect(code, run.stderr()).toBe(0);
+    // The deadline (1 s) plus closing, far below the sink's 60 s and the 120 s visibility timeout.
+    expect(Date.now() - signalledAt).toBeLessThan(6_000);
+    expect(await delivered(scenario.deliveredFile)).toEqual([]);
+    // Visible again right away, not after the visibility timeout.
+    expect(await queueDepth(aws, scenario.queueUrl)).toEqual({ visible: 1, inFlight: 0 });
+    expect(run.stderr()).toMatch(/shutdown deadline passed with 1 envelope\(s\) unfinished/);
+  });
+
+  it("exits 130 at once on a second signal, deleting nothing", async () => {
+    const scenario = await prepare({
+      name: "twice",
+      messages: 1,
+      delayMs: 60_000,
+      shutdownTimeoutSeconds: 60,
+    });
+    const run = startRun(scenario.config);
+    await waitForFile(scenario.startedFile, run.child);
+    run.child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const signalledAt = Date.now();
+    run.child.kill("SIGTERM");
+    const code = await run.exited;
+
+    expect(code).toBe(130);
+    expect(Date.now() - signalledAt).toBeLessThan(2_000);
+    expect(await delivered(scenario.deliveredFile)).toEqual([]);
+    // Still in the queue (hidden until its visibility timeout ends), not deleted.
+    expect(await queueDepth(aws, scenario.queueUrl)).toEqual({ visible: 0, inFlight: 1 });
+  });
+});

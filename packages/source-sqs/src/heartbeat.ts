@@ -1,0 +1,48 @@
+/**
+ * Keeps a message hidden while its work goes on: every half visibility timeout, the timeout is
+ * set again to its full length, so a long file is never handed to a second consumer meanwhile.
+ */
+export class Heartbeat {
+  private readonly timer: NodeJS.Timeout;
+  private beating: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  /**
+   * @param timeoutSeconds the message's visibility timeout (> 0)
+   * @param extend sets the visibility timeout to `timeoutSeconds` from now
+   * @param onFailure a beat failed; the next one tries again
+   */
+  constructor(
+    timeoutSeconds: number,
+    private readonly extend: (seconds: number) => Promise<void>,
+    private readonly onFailure: (error: unknown, beat: number) => void,
+  ) {
+    let beat = 0;
+    this.timer = setInterval(
+      () => {
+        // A beat still waiting for its answer is not doubled.
+        if (this.stopped) return;
+        beat += 1;
+        const current = beat;
+        this.beating = this.beating.then(() =>
+          this.stopped
+            ? undefined
+            : this.extend(timeoutSeconds).catch((error) => this.onFailure(error, current)),
+        );
+      },
+      (timeoutSeconds * 1000) / 2,
+    );
+    // The work it guards keeps the process alive, not the heartbeat.
+    this.timer.unref();
+  }
+
+  /**
+   * No more beats. Resolves once a beat in progress has its answer, so a visibility change made
+   * after this (delete, give back) is not overwritten by a late extension.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.beating;
+  }
+}
