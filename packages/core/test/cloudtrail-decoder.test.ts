@@ -3,8 +3,10 @@ import {
   builtinPlugins,
   CloudTrailDecoder,
   cloudtrailDecoder,
+  DEFAULT_CHUNK_SIZE,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
   DecodeError,
+  MIN_CHUNK_SIZE,
   PluginError,
   PluginRegistry,
   type SourceObject,
@@ -39,13 +41,20 @@ async function collect(decoder: CloudTrailDecoder, source: SourceObject): Promis
   return out;
 }
 
-/** Decode, expecting a DecodeError; also checks that not a single record was yielded first. */
-async function decodeError(decoder: CloudTrailDecoder, source: SourceObject): Promise<DecodeError> {
+/**
+ * Decode, expecting a DecodeError; also checks how many records were yielded before it (records
+ * come out as soon as they are read, so a bad file may yield its first ones).
+ */
+async function decodeError(
+  decoder: CloudTrailDecoder,
+  source: SourceObject,
+  yieldedFirst = 0,
+): Promise<DecodeError> {
   let yielded = 0;
   try {
     for await (const _ of decoder.decode(source)) yielded++;
   } catch (error) {
-    expect(yielded).toBe(0);
+    expect(yielded).toBe(yieldedFirst);
     expect(error).toBeInstanceOf(DecodeError);
     expect((error as DecodeError).stage).toBe("decode");
     return error as DecodeError;
@@ -99,11 +108,14 @@ describe("the cloudtrail decoder: bad files", () => {
     expect(error.message).toContain(`s3://${location.bucket}/${location.key}`);
   });
 
-  it("refuses truncated gzip", async () => {
+  it("refuses truncated gzip, after the records it could read", async () => {
     const gzip = gzipSync(logFile(records));
-    const error = await decodeError(decoder, object(gzip.subarray(0, gzip.length - 10)));
+    // The last 8 bytes are the checksum and the length: every record is there, then the stream ends early.
+    const error = await decodeError(decoder, object(gzip.subarray(0, gzip.length - 8)), records.length);
     expect(error.code).toBe("CorruptGzip");
     expect(error.context).toEqual(location);
+    const header = await decodeError(decoder, object(gzip.subarray(0, 10)));
+    expect(header.code).toBe("CorruptGzip");
   });
 
   it("refuses a gzip bomb over the limit", async () => {
@@ -124,7 +136,6 @@ describe("the cloudtrail decoder: bad files", () => {
 
   it.each([
     ["text that is not JSON", "not json"],
-    ["truncated JSON", logFile(records).slice(0, -5)],
     ["an empty object body", ""],
     ["two documents", `${logFile([])}${logFile([])}`],
   ])("refuses %s", async (_name, text) => {
@@ -132,6 +143,16 @@ describe("the cloudtrail decoder: bad files", () => {
       const error = await decodeError(decoder, object(body));
       expect(error.code).toBe("InvalidJson");
       expect(error.context).toEqual(location);
+    }
+  });
+
+  it("refuses truncated JSON after the records before the cut, naming the index of the cut one", async () => {
+    const text = logFile(records).slice(0, -5);
+    for (const body of [text, gzipSync(text)]) {
+      const error = await decodeError(decoder, object(body), 1);
+      expect(error.code).toBe("InvalidJson");
+      expect(error.context).toEqual({ ...location, index: 1 });
+      expect(error.message).toContain("Records[1]");
     }
   });
 
@@ -161,14 +182,14 @@ describe("the cloudtrail decoder: bad files", () => {
   });
 
   it.each([
-    ["a number", [records[0], 5], 1],
-    ["null", [null], 0],
+    ["a number", [records[0], 5, records[1]], 1],
+    ["null", [null, records[0]], 0],
     ["an array", [records[0], records[1], []], 2],
     ["a string", ['{"eventName": "CreateUser"}'], 0],
   ])(
-    "refuses a record that is %s, naming its index, and yields no other record",
+    "refuses a record that is %s, naming its index, after the records before it and none after",
     async (_name, list, index) => {
-      const error = await decodeError(decoder, object(gzipSync(logFile(list))));
+      const error = await decodeError(decoder, object(gzipSync(logFile(list))), index);
       expect(error.code).toBe("RecordNotObject");
       expect(error.context).toEqual({ ...location, index });
       expect(error.message).toContain(`Records[${index}]`);
@@ -209,9 +230,52 @@ describe("the cloudtrail decoder plugin", () => {
     expect(validate({ maxDecompresedBytes: 1 })).toBe(false);
   });
 
-  it("refuses an unusable limit when built directly", () => {
+  it("refuses an unusable limit or chunk size when built directly", () => {
     for (const maxDecompressedBytes of [0, -1, 1.5, Number.NaN, 2 ** 40]) {
       expect(() => new CloudTrailDecoder({ maxDecompressedBytes })).toThrow(PluginError);
+    }
+    for (const chunkSize of [0, 63, 64.5, Number.NaN]) {
+      expect(() => new CloudTrailDecoder({ chunkSize })).toThrow(PluginError);
+    }
+    expect(new CloudTrailDecoder({ chunkSize: MIN_CHUNK_SIZE }).chunkSize).toBe(64);
+    expect(new CloudTrailDecoder().chunkSize).toBe(DEFAULT_CHUNK_SIZE);
+  });
+});
+
+describe("the cloudtrail decoder: streaming", () => {
+  const many = Array.from({ length: 2000 }, (_, i) => ({ eventID: `${i}`, eventName: "CreateUser" }));
+
+  it("yields each record as soon as its text is read, before the rest of the file", async () => {
+    const decoder = new CloudTrailDecoder({ chunkSize: 1024 });
+    // Bytes that are not UTF-8 at the very end: a whole-file decode would yield nothing.
+    const text = new TextEncoder().encode(logFile(many));
+    const body = new Uint8Array([...text.subarray(0, -2), 0xff, ...text.subarray(-2)]);
+    for (const source of [body, gzipSync(body)]) {
+      const yielded: TrailRecord[] = [];
+      const decoding = (async () => {
+        for await (const record of decoder.decode(object(source))) yielded.push(record);
+      })();
+      await expect(decoding).rejects.toMatchObject({ code: "InvalidJson" });
+      // All but the records of the last chunk, which is checked whole before it is read.
+      expect(yielded.length).toBeGreaterThan(many.length - 1024 / 30);
+      expect(yielded).toEqual(many.slice(0, yielded.length));
+    }
+  });
+
+  it("can be left after the first record", async () => {
+    const decoder = new CloudTrailDecoder({ chunkSize: 1024 });
+    const records = decoder.decode(object(gzipSync(logFile(many))));
+    const first = await records.next();
+    expect(first.value).toEqual(many[0]);
+    expect(await records.return(undefined)).toEqual({ done: true, value: undefined });
+    expect(await records.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it("decodes the same records whatever the chunk size", async () => {
+    const body = gzipSync(logFile(loadSampleRecords()));
+    const expected = await collect(new CloudTrailDecoder(), object(body));
+    for (const chunkSize of [64, 100, 1000, 4096, 1 << 20]) {
+      expect(await collect(new CloudTrailDecoder({ chunkSize }), object(body))).toEqual(expected);
     }
   });
 });

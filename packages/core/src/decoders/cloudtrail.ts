@@ -1,14 +1,21 @@
 /**
  * The CloudTrail log file decoder: gzip (detected by its magic bytes) or plain JSON holding
- * `{"Records": [...]}`. The whole object is decoded and checked before the first record is
- * yielded, so a bad file yields nothing rather than part of its records.
+ * `{"Records": [...]}`. The file is decompressed, decoded and scanned a chunk at a time, and each
+ * record is yielded as soon as its text is complete: memory holds the chunk being read, the next
+ * one being decompressed and the record being cut, whatever the size of the file. (A value outside
+ * Records, which a log does not have, is held whole while it is checked.)
+ *
+ * A bad file throws a DecodeError once its first records may already have been yielded. The
+ * error is the one a whole-file decode would give: a fault of the gzip stream or the size cap
+ * anywhere in the file wins over bad JSON, which wins over JSON that is not a log.
  */
 import { constants } from "node:buffer";
-import { promisify } from "node:util";
-import { gunzip } from "node:zlib";
+import { createGunzip } from "node:zlib";
 import { DecodeError, PluginError } from "../errors.js";
 import type { Decoder, SourceObject, TrailRecord } from "../interfaces.js";
 import { definePlugin } from "../plugin.js";
+import { RecordsScanner, type ScannedObject } from "./records-scanner.js";
+import { Utf8Chunks } from "./utf8-chunks.js";
 
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 
@@ -18,16 +25,24 @@ export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
  */
 export const MAX_DECOMPRESSED_BYTES_LIMIT = constants.MAX_STRING_LENGTH;
 
-const gunzipAsync = promisify(gunzip);
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+export const DEFAULT_CHUNK_SIZE = 64 * 1024;
+
+/** zlib's smallest output chunk. */
+export const MIN_CHUNK_SIZE = 64;
 
 export interface CloudTrailDecoderOptions {
   /** Refuse an object whose JSON text is larger than this many bytes (after gunzip). */
   maxDecompressedBytes?: number;
+  /** Bytes of JSON text decompressed and scanned at a time. */
+  chunkSize?: number;
 }
+
+/** The errors that come from the bytes themselves rather than from the JSON they hold. */
+const BYTE_ERRORS = new Set(["CorruptGzip", "DecompressedTooLarge"]);
 
 export class CloudTrailDecoder implements Decoder {
   readonly maxDecompressedBytes: number;
+  readonly chunkSize: number;
 
   constructor(options: CloudTrailDecoderOptions = {}) {
     const max = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
@@ -38,112 +53,108 @@ export class CloudTrailDecoder implements Decoder {
         { type: "cloudtrail" },
       );
     }
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE) {
+      throw new PluginError(
+        "InvalidPluginOptions",
+        `chunkSize must be an integer of at least ${MIN_CHUNK_SIZE}, got ${chunkSize}`,
+        { type: "cloudtrail" },
+      );
+    }
     this.maxDecompressedBytes = max;
+    this.chunkSize = chunkSize;
   }
 
+  /** The records of the object, each as soon as it is read; a DecodeError (with bucket and key) for a bad file. */
   async *decode(object: SourceObject): AsyncGenerator<TrailRecord> {
-    yield* await this.decodeAll(object);
+    const scanned: ScannedObject = {
+      where: `s3://${object.bucket}/${object.key}`,
+      context: { bucket: object.bucket, key: object.key },
+    };
+    const chunks = this.chunks(object.body, scanned);
+    const text = new Utf8Chunks();
+    const scanner = new RecordsScanner(scanned);
+    try {
+      for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next()) {
+        const bytes = chunk.value;
+        scanner.push(utf8(scanned, () => text.decode(bytes)));
+        for (let record = scanner.next(); record !== undefined; record = scanner.next()) yield record;
+      }
+      utf8(scanned, () => text.end());
+      scanner.end();
+    } catch (error) {
+      // A fault in the rest of the bytes outranks what the text showed so far.
+      if (!(error instanceof DecodeError && BYTE_ERRORS.has(error.code))) await drain(chunks);
+      throw error;
+    } finally {
+      await chunks.return();
+    }
   }
 
-  /** Every record of the object, or a DecodeError (with bucket and key) if any part is bad. */
-  async decodeAll(object: SourceObject): Promise<TrailRecord[]> {
-    const context = { bucket: object.bucket, key: object.key };
-    const where = `s3://${object.bucket}/${object.key}`;
-    const bytes = isGzip(object.body) ? await this.gunzip(object.body, where, context) : object.body;
-    if (bytes.byteLength > this.maxDecompressedBytes) {
-      throw new DecodeError(
-        "DecompressedTooLarge",
-        `${where} is ${bytes.byteLength} bytes, over the limit of ${this.maxDecompressedBytes}`,
-        { ...context, maxDecompressedBytes: this.maxDecompressedBytes },
-      );
-    }
-
-    let document: unknown;
-    try {
-      // The decoder drops a leading UTF-8 BOM; JSON.parse skips leading whitespace.
-      document = JSON.parse(utf8.decode(bytes));
-    } catch (error) {
-      throw new DecodeError(
-        "InvalidJson",
-        `${where} is not valid UTF-8 JSON: ${(error as Error).message}`,
-        context,
-        {
-          cause: error,
-        },
-      );
-    }
-
-    if (
-      typeof document !== "object" ||
-      document === null ||
-      Array.isArray(document) ||
-      !("Records" in document)
-    ) {
-      throw new DecodeError(
-        "MissingRecords",
-        `${where} is not a CloudTrail log: no "Records" field`,
-        context,
-      );
-    }
-    const records = (document as { Records: unknown }).Records;
-    if (!Array.isArray(records)) {
-      throw new DecodeError(
-        "RecordsNotArray",
-        `${where}: "Records" is ${describe(records)}, not an array`,
-        context,
-      );
-    }
-    records.forEach((record: unknown, index) => {
-      if (typeof record !== "object" || record === null || Array.isArray(record)) {
-        throw new DecodeError(
-          "RecordNotObject",
-          `${where}: Records[${index}] is ${describe(record)}, not an object`,
-          {
-            ...context,
-            index,
-          },
-        );
+  /** The JSON text's bytes, `chunkSize` at a time; a DecodeError past the size cap or for bad gzip. */
+  private async *chunks(body: Uint8Array, scanned: ScannedObject): AsyncGenerator<Uint8Array, void> {
+    const { chunkSize } = this;
+    if (!isGzip(body)) {
+      if (body.byteLength > this.maxDecompressedBytes)
+        throw this.tooLarge(scanned, `is ${body.byteLength} bytes`);
+      for (let start = 0; start < body.byteLength; start += chunkSize) {
+        yield body.subarray(start, start + chunkSize);
       }
-    });
-    return records as TrailRecord[];
-  }
-
-  private async gunzip(
-    body: Uint8Array,
-    where: string,
-    context: { bucket: string; key: string },
-  ): Promise<Uint8Array> {
+      return;
+    }
+    const gunzip = createGunzip({ chunkSize });
+    gunzip.end(body);
+    let decompressed = 0;
     try {
-      return await gunzipAsync(body, { maxOutputLength: this.maxDecompressedBytes });
-    } catch (error) {
-      if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
-        throw new DecodeError(
-          "DecompressedTooLarge",
-          `${where} decompresses to more than ${this.maxDecompressedBytes} bytes`,
-          { ...context, maxDecompressedBytes: this.maxDecompressedBytes },
-          { cause: error },
-        );
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+        decompressed += chunk.byteLength;
+        if (decompressed > this.maxDecompressedBytes) {
+          throw this.tooLarge(scanned, `decompresses to more than ${this.maxDecompressedBytes} bytes`);
+        }
+        yield chunk;
       }
+    } catch (error) {
+      if (error instanceof DecodeError) throw error;
       throw new DecodeError(
         "CorruptGzip",
-        `${where} is not a valid gzip stream: ${(error as Error).message}`,
-        context,
-        {
-          cause: error,
-        },
+        `${scanned.where} is not a valid gzip stream: ${(error as Error).message}`,
+        { ...scanned.context },
+        { cause: error },
       );
     }
   }
+
+  private tooLarge(scanned: ScannedObject, what: string): DecodeError {
+    return new DecodeError(
+      "DecompressedTooLarge",
+      `${scanned.where} ${what}, over the limit of ${this.maxDecompressedBytes}`,
+      { ...scanned.context, maxDecompressedBytes: this.maxDecompressedBytes },
+    );
+  }
+}
+
+/** Runs a step of UTF-8 decoding: bytes that are not UTF-8 make the file invalid JSON. */
+function utf8<T>(scanned: ScannedObject, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    throw new DecodeError(
+      "InvalidJson",
+      `${scanned.where} is not valid UTF-8 JSON: ${(error as Error).message}`,
+      { ...scanned.context },
+      { cause: error },
+    );
+  }
+}
+
+/** Reads the rest of the chunks, for the errors they may throw. */
+async function drain(chunks: AsyncGenerator<Uint8Array, void>): Promise<void> {
+  let chunk = await chunks.next();
+  while (!chunk.done) chunk = await chunks.next();
 }
 
 function isGzip(body: Uint8Array): boolean {
   return body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 export interface CloudTrailDecoderConfig {
