@@ -13,7 +13,8 @@ describe("docs/reference/plugins.md", () => {
     const reference = pluginReference(createDefaultRegistry());
     for (const plugin of createDefaultRegistry().all()) {
       expect(reference).toContain(`### ${plugin.kind} \`${plugin.type}\``);
-      for (const option of Object.keys(plugin.schema.properties)) expect(reference).toContain(`| \`${option}\``);
+      for (const option of Object.keys(plugin.schema.properties))
+        expect(reference).toContain(`| \`${option}\``);
     }
     expect(reference).toContain("| `queueUrl` (required) |");
   });

@@ -516,6 +516,7 @@ describe("values from the environment", () => {
   it("become numbers and booleans where the schema wants them", async () => {
     const text = `pipelines:\n${pipelineYaml()}`.replace(
       'queueUrl: "http://localhost:4566/000000000000/trail" }',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: pipeline-file interpolation, not JavaScript
       'queueUrl: "http://localhost:4566/000000000000/trail", waitTimeSeconds: "${WAIT:-5}" }',
     );
     const loaded = await parse(text, newRegistry(), { WAIT: "7" });
@@ -523,6 +524,8 @@ describe("values from the environment", () => {
     const defaulted = await parse(text);
     expect(defaulted.config.pipelines[0]!.source.waitTimeSeconds).toBe(5);
     const problems = await problemsOf(parse(text, newRegistry(), { WAIT: "soon" }));
-    expect(problems).toEqual([{ path: "pipelines[0].source.waitTimeSeconds", message: "must be an integer, not a string" }]);
+    expect(problems).toEqual([
+      { path: "pipelines[0].source.waitTimeSeconds", message: "must be an integer, not a string" },
+    ]);
   });
 });

@@ -24,7 +24,7 @@ import {
 import Table from "cli-table3";
 import { EXIT_CONFIG, EXIT_FAILURES, EXIT_OK, loadOrReport } from "../load.js";
 import { createDefaultRegistry } from "../registry.js";
-import { TABLE_STYLE, formatRunSummary } from "../summary.js";
+import { formatRunSummary, TABLE_STYLE } from "../summary.js";
 import { runLoaded } from "./run.js";
 
 export const CMDB_PIPELINE_FILE = fileURLToPath(
@@ -98,7 +98,9 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     const registry = createDefaultRegistry();
     const loaded = await loadOrReport(CMDB_PIPELINE_FILE, registry, options.err);
     if (!loaded) return EXIT_CONFIG;
-    out.write(`Running ${path.relative(process.cwd(), CMDB_PIPELINE_FILE)} as \`trailrouter run --once\` does:\n`);
+    out.write(
+      `Running ${path.relative(process.cwd(), CMDB_PIPELINE_FILE)} as \`trailrouter run --once\` does:\n`,
+    );
     const summary = await runLoaded(loaded, { ...options, once: true, registry });
     out.write(`${formatRunSummary(summary)}\n\n`);
 

@@ -49,7 +49,7 @@ function optionRows(schema: JsonSchema, prefix: string, required: Set<string>): 
       `\`${path}\`${required.has(name) ? " (required)" : ""}`,
       typeOf(option),
       option.default === undefined ? "" : `\`${JSON.stringify(option.default)}\``,
-      escape(String(option.description ?? "")),
+      escapeCell(String(option.description ?? "")),
     ]);
     if (nested) rows.push(...optionRows(option, `${path}.`, new Set((option.required as string[]) ?? [])));
   }
@@ -72,6 +72,6 @@ function typeOf(schema: JsonSchema): string {
   return `${type}${range}`;
 }
 
-function escape(text: string): string {
+function escapeCell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
