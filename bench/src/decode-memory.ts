@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
+import { printTable } from "./table.js";
 
 const SIZES_MB = [20, 100, 200];
 const AT_ONCE = [1, 8];
@@ -127,13 +128,7 @@ function main(): void {
         ]);
       }
     }
-    const widths = header.map((title, column) =>
-      Math.max(title.length, ...rows.map((row) => row[column]!.length)),
-    );
-    const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padStart(widths[c]!)).join(" | ")} |`;
-    console.log(line(header));
-    console.log(`|${widths.map((w) => "-".repeat(w + 1)).join("-|")}-|`);
-    for (const row of rows) console.log(line(row));
+    printTable(header, rows);
     console.log("\n− before decoding: what decoding added to the peak once the gzip bodies were in memory.");
   } finally {
     rmSync(directory, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { CloudTrailDecoder, type TrailRecord } from "@trailrouter/core";
 import { encodeLogFile, generateTraffic, streamTraffic } from "@trailrouter/local-aws";
+import { printTable } from "./table.js";
 
 const SEED = 20261126;
 const TARGET_RATIO = 1;
@@ -164,13 +165,7 @@ async function main(): Promise<number> {
     ]);
   }
 
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
-  );
-  const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padStart(widths[c]!)).join(" | ")} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w) => "-".repeat(w + 1)).join("-|")}-|`);
-  for (const row of rows) console.log(line(row));
+  printTable(header, rows);
 
   const worst = Math.min(...ratios);
   const verdict = worst >= TARGET_RATIO ? "ok" : "BELOW TARGET";
