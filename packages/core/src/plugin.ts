@@ -102,6 +102,12 @@ export const awsSettingsSchema: JsonSchema = {
       maximum: 20,
       description: "Attempts per AWS request, the SDK's standard retries included (default 5)",
     },
+    requestTimeoutMs: {
+      type: "integer",
+      minimum: 100,
+      maximum: 600_000,
+      description: "A request whose connection stays silent this long fails and is retried (default 60000)",
+    },
   },
   additionalProperties: false,
 };

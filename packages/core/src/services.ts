@@ -50,7 +50,12 @@ export interface AwsSettings {
   forcePathStyle?: boolean;
   /** Attempts per AWS request, retries included (the SDK's standard retry strategy). */
   maxAttempts?: number;
+  /** A request whose socket stays silent this long fails (and is retried): no call hangs forever. */
+  requestTimeoutMs?: number;
 }
+
+/** Long enough for a 20 s long poll and a slow S3 read; short enough that a dead peer is noticed. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 /** Builds AWS SDK clients with the merged settings; unset values fall back to the SDK's chain. */
 export interface AwsClientFactory {
@@ -85,6 +90,10 @@ export function awsClientFactory(settings: AwsSettings): AwsClientFactory {
       if (settings.endpoint) config.endpoint = settings.endpoint;
       if (settings.forcePathStyle !== undefined) config.forcePathStyle = settings.forcePathStyle;
       if (settings.maxAttempts !== undefined) config.maxAttempts = settings.maxAttempts;
+      config.requestHandler = {
+        requestTimeout: settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        throwOnRequestTimeout: true,
+      };
       // With a custom endpoint (file or AWS_ENDPOINT_URL*), the SQS client must not send requests
       // to the host written in the queue URL instead; other clients ignore this option.
       if (settings.endpoint || endpointFromEnvironment()) config.useQueueUrlAsEndpoint = false;
