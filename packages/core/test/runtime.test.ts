@@ -6,6 +6,7 @@ import {
   type AnyPlugin,
   builtinPlugins,
   DeliveryError,
+  FLUSH_ROUTED_RECORDS,
   definePlugin,
   type Envelope,
   NotificationError,
@@ -31,6 +32,7 @@ function memoryWorld(
   const acked: string[] = [];
   const nacked: { id: string; error: Error }[] = [];
   const received = new Map<string, TrailRecord[]>();
+  const deliverCalls: { sink: string; size: number }[] = [];
   const closed: string[] = [];
 
   const source = definePlugin({
@@ -77,6 +79,7 @@ function memoryWorld(
             error: new DeliveryError("Refused", "refused", { sink: context.name, eventID: record.eventID }),
           }));
         const ok = records.filter((r) => !options.failEventIds?.has(r.eventID!));
+        deliverCalls.push({ sink: context.name, size: records.length });
         received.set(context.name, [...(received.get(context.name) ?? []), ...ok]);
         return { delivered: ok.length, failed };
       },
@@ -84,7 +87,7 @@ function memoryWorld(
     }),
   });
 
-  return { plugins: [source, sink] as AnyPlugin[], acked, nacked, received, closed };
+  return { plugins: [source, sink] as AnyPlugin[], acked, nacked, received, closed, deliverCalls };
 }
 
 const PIPELINE = `
@@ -313,5 +316,30 @@ pipelines:
     await expect(parsePipelineText(file(3601), { registry })).rejects.toMatchObject({
       problems: [{ path: "shutdownTimeoutSeconds", message: expect.stringMatching(/3600/) }],
     });
+  });
+});
+
+describe("runtime memory bound", () => {
+  const many = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => record(String(from + i), "CreateUser"));
+
+  it("delivers a big object's routed records in slices while it decodes", async () => {
+    const world = memoryWorld([{ id: "big", objects: [many(FLUSH_ROUTED_RECORDS * 2 + 500)] }]);
+    const summary = await run(world);
+    const securityCalls = world.deliverCalls.filter((c) => c.sink === "security").map((c) => c.size);
+    // Each CreateUser goes to two sinks (security, archive): a slice is full after half as many records.
+    expect(securityCalls).toEqual(Array(5).fill(FLUSH_ROUTED_RECORDS / 2));
+    expect(world.received.get("security")).toHaveLength(FLUSH_ROUTED_RECORDS * 2 + 500);
+    expect(summary.pipelines[0]!.routed.iam).toBe(FLUSH_ROUTED_RECORDS * 2 + 500);
+    expect(world.acked).toEqual(["big"]);
+  });
+
+  it("gives the envelope back when a later slice fails, though earlier slices went out", async () => {
+    const records = many(FLUSH_ROUTED_RECORDS * 2);
+    const world = memoryWorld([{ id: "big", objects: [records] }], { failEventIds: new Set([records.at(-1)!.eventID!]) });
+    await run(world);
+    expect(world.acked).toEqual([]);
+    expect(world.nacked.map((n) => n.id)).toEqual(["big"]);
+    expect(world.received.get("security")!.length).toBe(FLUSH_ROUTED_RECORDS * 2 - 1);
   });
 });

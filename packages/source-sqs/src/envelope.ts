@@ -164,8 +164,19 @@ export class SqsEnvelope implements Envelope {
     let body: Uint8Array | undefined;
     try {
       const response = await this.services.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const size = response.ContentLength ?? 0;
+      if (size > this.services.options.maxObjectBytes) {
+        // Refused before reading: a huge object must not exhaust memory (and crash every try).
+        (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw new ObjectFetchError(
+          "ObjectTooLarge",
+          `s3://${bucket}/${key} is ${size} bytes, over maxObjectBytes (${this.services.options.maxObjectBytes})`,
+          { ...context, size },
+        );
+      }
       body = await response.Body?.transformToByteArray();
     } catch (error) {
+      if (error instanceof ObjectFetchError) throw error;
       const code = (error as Error).name || "Error";
       throw new ObjectFetchError(
         code,
@@ -203,10 +214,11 @@ export class SqsEnvelope implements Envelope {
     if (!this.settle("nacked")) return;
     const { options, logger } = this.services;
     try {
-      await this.heartbeat?.stop();
+      // The heartbeat keeps the message hidden while its dead-letter record is delivered.
       if (this.deadLetter && this.receiveCount >= this.deadLetter.maxReceiveCount) {
         if (await this.moveToDeadLetter(error, this.deadLetter)) return;
       }
+      await this.heartbeat?.stop();
       const delay = redeliveryDelay(options, this.receiveCount);
       await this.changeVisibility(delay);
       logger.debug(
@@ -251,6 +263,7 @@ export class SqsEnvelope implements Envelope {
       return false;
     }
     try {
+      await this.heartbeat?.stop();
       await sqs.send(
         new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: this.message.ReceiptHandle }),
       );

@@ -4,7 +4,8 @@
  */
 export class Heartbeat {
   private readonly timer: NodeJS.Timeout;
-  private beating: Promise<void> = Promise.resolve();
+  /** The beat waiting for its answer, if any. */
+  private beating: Promise<void> | undefined;
   private stopped = false;
 
   /**
@@ -20,15 +21,15 @@ export class Heartbeat {
     let beat = 0;
     this.timer = setInterval(
       () => {
-        // A beat still waiting for its answer is not doubled.
-        if (this.stopped) return;
+        // While a beat waits for its answer, ticks are skipped: beats never queue up.
+        if (this.stopped || this.beating) return;
         beat += 1;
         const current = beat;
-        this.beating = this.beating.then(() =>
-          this.stopped
-            ? undefined
-            : this.extend(timeoutSeconds).catch((error) => this.onFailure(error, current)),
-        );
+        this.beating = this.extend(timeoutSeconds)
+          .catch((error) => this.onFailure(error, current))
+          .finally(() => {
+            this.beating = undefined;
+          });
       },
       (timeoutSeconds * 1000) / 2,
     );

@@ -11,6 +11,7 @@ export interface SqsSourceConfig {
   ignoreDigests?: boolean;
   redeliveryDelaySeconds?: number;
   maxRedeliveryDelaySeconds?: number;
+  maxObjectBytes?: number;
   deadLetter?: { sink: string; maxReceiveCount?: number };
   aws?: AwsSettings;
 }
@@ -29,6 +30,8 @@ export interface SqsSourceOptions {
   /** The delay after a first failure; it doubles with each receive, up to the max. */
   readonly redeliveryDelaySeconds: number;
   readonly maxRedeliveryDelaySeconds: number;
+  /** Larger announced objects are refused before their body is read. */
+  readonly maxObjectBytes: number;
   /**
    * For a queue without a RedrivePolicy: a message failing at its `maxReceiveCount`-th receive or
    * later is delivered to this sink of the pipeline, then deleted (only if that delivery succeeded).
@@ -46,6 +49,7 @@ const DEFAULTS = {
   ignoreDigests: true,
   redeliveryDelaySeconds: 10,
   maxRedeliveryDelaySeconds: 900,
+  maxObjectBytes: 268_435_456,
   deadLetterMaxReceiveCount: 5,
 } as const;
 
@@ -96,6 +100,13 @@ export const sqsSourceSchema: PluginSchema = {
       default: DEFAULTS.ignoreDigests,
       description: "Skip CloudTrail digest files (they hold no records)",
     },
+    maxObjectBytes: {
+      type: "integer",
+      minimum: 1,
+      default: DEFAULTS.maxObjectBytes,
+      description:
+        "Refuse an announced object larger than this (S3 size) before reading it, instead of running out of memory",
+    },
     redeliveryDelaySeconds: {
       type: "integer",
       minimum: 0,
@@ -145,6 +156,7 @@ export function resolveSqsSourceOptions(config: SqsSourceConfig): SqsSourceOptio
     ignoreDigests: config.ignoreDigests ?? DEFAULTS.ignoreDigests,
     redeliveryDelaySeconds: config.redeliveryDelaySeconds ?? DEFAULTS.redeliveryDelaySeconds,
     maxRedeliveryDelaySeconds: config.maxRedeliveryDelaySeconds ?? DEFAULTS.maxRedeliveryDelaySeconds,
+    maxObjectBytes: config.maxObjectBytes ?? DEFAULTS.maxObjectBytes,
     deadLetter: config.deadLetter && {
       sink: config.deadLetter.sink,
       maxReceiveCount: config.deadLetter.maxReceiveCount ?? DEFAULTS.deadLetterMaxReceiveCount,

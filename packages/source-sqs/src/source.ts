@@ -300,7 +300,13 @@ export class SqsSource implements Source {
 
 function parseRedrivePolicy(text: string | undefined): QueueSettings["redrivePolicy"] {
   if (!text) return undefined;
-  const policy = JSON.parse(text) as { deadLetterTargetArn?: string; maxReceiveCount?: string | number };
+  let policy: { deadLetterTargetArn?: string; maxReceiveCount?: string | number };
+  try {
+    policy = JSON.parse(text);
+  } catch {
+    // SQS applies a policy we cannot read: leave failing messages to it rather than delete any.
+    return { deadLetterTargetArn: "(unreadable RedrivePolicy)", maxReceiveCount: Number.NaN };
+  }
   if (!policy.deadLetterTargetArn) return undefined;
   return { deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: Number(policy.maxReceiveCount) };
 }

@@ -46,6 +46,7 @@ describe("sqs source options in a pipeline file", () => {
       ignoreDigests: true,
       redeliveryDelaySeconds: 10,
       maxRedeliveryDelaySeconds: 900,
+      maxObjectBytes: 268_435_456,
     });
   });
 

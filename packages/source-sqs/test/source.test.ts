@@ -446,6 +446,22 @@ describe("sqs source against SQS and S3", () => {
     });
   });
 
+  it("refuses an object larger than maxObjectBytes without reading its body", async () => {
+    const { queueUrl } = createQueue();
+    await putObject(TRAIL_BUCKET, logKey("huge"), "x".repeat(4_096));
+    const messageId = await send(queueUrl, cloudTrailNotification(TRAIL_BUCKET, [logKey("huge")]));
+    const { source } = await createSource({ queueUrl, maxObjectBytes: 1_024 });
+    const [envelope] = await receiveAll(source);
+
+    const error = await readObjects(envelope!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ObjectFetchError);
+    expect(error).toMatchObject({
+      code: "ObjectTooLarge",
+      stage: "fetch",
+      context: { messageId, bucket: TRAIL_BUCKET, key: logKey("huge"), size: 4_096 },
+    });
+  });
+
   it("turns a message it cannot understand into a NotificationError with the message id", async () => {
     const { queueUrl } = createQueue();
     const messageId = await send(queueUrl, '{"orderId":42}');

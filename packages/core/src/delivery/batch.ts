@@ -240,7 +240,8 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, task: 
 /**
  * A Sink over `sender`, for plugins whose `create` only has to describe the service: the
  * pipeline's clock and logger, the block's `retry` option, and `ordered` (FIFO: one request at a
- * time, so the messages of a group cannot overtake each other).
+ * time, so requests do not race each other; an entry that is retried still arrives after the
+ * entries sent while it waited).
  */
 export function batchingSink<Entry>(
   sender: BatchSender<Entry>,

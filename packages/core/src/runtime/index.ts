@@ -1,4 +1,4 @@
-export { Pipeline, type PipelineDependencies, type RunOptions } from "./pipeline.js";
+export { FLUSH_ROUTED_RECORDS, Pipeline, type PipelineDependencies, type RunOptions } from "./pipeline.js";
 export {
   type CompiledRoute,
   type PatternRoute,

@@ -4,7 +4,7 @@
  */
 import type { DependencyContainer } from "tsyringe";
 import type { PipelineConfig, PluginConfig } from "../config/types.js";
-import { asTrailrouterError, DeliveryError, TrailrouterError } from "../errors.js";
+import { asTrailrouterError, DeliveryError, type ErrorContext, TrailrouterError } from "../errors.js";
 import type { Decoder, Envelope, Sink, Source, SourceObject } from "../interfaces.js";
 import { eventPatternMatcher } from "../matchers/event-pattern/plugin.js";
 import type { RouterMetrics } from "../metrics.js";
@@ -21,6 +21,9 @@ import {
   TOKENS,
 } from "../services.js";
 import { type RouteDefinition, RoutedBatch, Router } from "./router.js";
+
+/** Routed records an object may hold before they are sent to their sinks. */
+export const FLUSH_ROUTED_RECORDS = 1_000;
 
 export interface PipelineDependencies {
   readonly registry: PluginRegistry;
@@ -53,6 +56,8 @@ export class Pipeline {
     private readonly decoder: Decoder,
     private readonly router: Router,
     private readonly sinks: ReadonlyMap<string, Sink>,
+    /** Every created plugin instance that has a close(): source, sinks, and any other. */
+    private readonly closables: readonly { close(): Promise<void> }[],
   ) {}
 
   /** Envelopes whose shutdown deadline passed: the source gives them back, they are never settled here. */
@@ -92,7 +97,7 @@ export class Pipeline {
       try {
         const instance = (await plugin.create(block, context)) as PluginKinds[K];
         if (typeof (instance as { close?: unknown }).close === "function")
-          created.push(instance as Source | Sink);
+          created.push(instance as unknown as { close(): Promise<void> });
         return instance;
       } catch (error) {
         throw asTrailrouterError(error, "plugin", {
@@ -131,7 +136,7 @@ export class Pipeline {
           plugin: `matcher:${eventPatternMatcher.type}`,
         });
       }
-      return new Pipeline(config.name, container, logger, metrics, source, decoder, router, sinks);
+      return new Pipeline(config.name, container, logger, metrics, source, decoder, router, sinks, created);
     } catch (error) {
       await Promise.allSettled(created.map((c) => c.close()));
       container.dispose();
@@ -216,23 +221,36 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Decodes one object and delivers what it routes, in slices of at most FLUSH_ROUTED_RECORDS,
+   * so memory stays bounded whatever the file's size. A failure stops the object (and so the
+   * envelope, which is given back); slices already delivered are delivered again on redelivery.
+   */
   private async processObject(object: SourceObject, envelope: Envelope): Promise<void> {
     const where = { pipeline: this.name, messageId: envelope.id, bucket: object.bucket, key: object.key };
-    const batch = new RoutedBatch();
+    let batch = new RoutedBatch();
     let records = 0;
     try {
       for await (const record of this.decoder.decode(object)) {
         records++;
         this.router.route(record, batch);
+        if (batch.size >= FLUSH_ROUTED_RECORDS) {
+          await this.deliver(batch, where);
+          batch = new RoutedBatch();
+        }
       }
     } catch (error) {
       throw asTrailrouterError(error, "decode", where);
     }
     this.metrics.objectDecoded();
     this.metrics.records(records);
+    await this.deliver(batch, where);
+  }
+
+  /** Every record of `batch` to each of its sinks, at once; throws a DeliveryError if any failed. */
+  private async deliver(batch: RoutedBatch, where: ErrorContext): Promise<void> {
     for (const [route, count] of batch.perRoute) this.metrics.routed(route, count);
     if (batch.isEmpty) return;
-
     const deliveries = [...batch.bySink].map(async ([sinkName, sinkRecords]) => {
       const sink = this.sinks.get(sinkName)!;
       try {
@@ -261,8 +279,7 @@ export class Pipeline {
   }
 
   async close(): Promise<void> {
-    const closing = [this.source.close(), ...[...this.sinks.values()].map((s) => s.close())];
-    const results = await Promise.allSettled(closing);
+    const results = await Promise.allSettled(this.closables.map((c) => c.close()));
     for (const r of results) {
       if (r.status === "rejected")
         this.logger.warn({ err: asTrailrouterError(r.reason, "plugin").toJSON() }, "close failed");

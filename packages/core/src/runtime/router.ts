@@ -28,6 +28,13 @@ export class RoutedBatch {
   get isEmpty(): boolean {
     return this.bySink.size === 0;
   }
+
+  /** Records held, counted once per sink they go to. */
+  get size(): number {
+    let size = 0;
+    for (const records of this.bySink.values()) size += records.length;
+    return size;
+  }
 }
 
 const NO_MATCH: readonly number[] = [];
