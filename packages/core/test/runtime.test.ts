@@ -6,9 +6,9 @@ import {
   type AnyPlugin,
   builtinPlugins,
   DeliveryError,
-  FLUSH_ROUTED_RECORDS,
   definePlugin,
   type Envelope,
+  FLUSH_ROUTED_RECORDS,
   NotificationError,
   PluginRegistry,
   parsePipelineText,
@@ -336,7 +336,9 @@ describe("runtime memory bound", () => {
 
   it("gives the envelope back when a later slice fails, though earlier slices went out", async () => {
     const records = many(FLUSH_ROUTED_RECORDS * 2);
-    const world = memoryWorld([{ id: "big", objects: [records] }], { failEventIds: new Set([records.at(-1)!.eventID!]) });
+    const world = memoryWorld([{ id: "big", objects: [records] }], {
+      failEventIds: new Set([records.at(-1)!.eventID!]),
+    });
     await run(world);
     expect(world.acked).toEqual([]);
     expect(world.nacked.map((n) => n.id)).toEqual(["big"]);
