@@ -309,3 +309,56 @@ describe("backoffDelay", () => {
     });
   });
 });
+
+describe("deliverInBatches, ordered (FIFO)", () => {
+  it("sends nothing after a request that must be retried, so no entry overtakes an earlier one", async () => {
+    const transient = Object.assign(new Error("busy"), {
+      name: "ServiceUnavailable",
+      $metadata: { httpStatusCode: 503 },
+    });
+    const { sender, calls } = fakeSender(
+      (_entries, call) => {
+        if (call === 1) throw transient;
+        return { failed: [] };
+      },
+      { maxEntries: 2 },
+    );
+    const result = await deliverInBatches(recordsOf(6), sender, {
+      sink: "out",
+      clock: instantClock(),
+      ordered: true,
+    });
+    expect(calls).toEqual([
+      ["e0", "e1"],
+      ["e0", "e1"],
+      ["e2", "e3"],
+      ["e4", "e5"],
+    ]);
+    expect(result).toEqual({ delivered: 6, failed: [] });
+  });
+
+  it("reports the held-back entries as not sent when the retries run out", async () => {
+    const { sender, calls } = fakeSender(
+      (entries) => ({
+        failed: failAt(entries, ["e1"], { code: "Throttling", message: "slow down", retryable: true }),
+      }),
+      { maxEntries: 2 },
+    );
+    const result = await deliverInBatches(recordsOf(4), sender, {
+      sink: "out",
+      clock: instantClock(),
+      ordered: true,
+      retry: { attempts: 2 },
+    });
+    expect(calls).toEqual([
+      ["e0", "e1"],
+      ["e1", "e2"],
+    ]);
+    // e2 went out beside e1 in the second request; e3 was held back behind it.
+    expect(result.failed.map((f) => [f.record.eventID, (f.error as DeliveryError).code])).toEqual([
+      ["e1", "Throttling"],
+      ["e3", "NotSent"],
+    ]);
+    expect(result.delivered).toBe(2);
+  });
+});

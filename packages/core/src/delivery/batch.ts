@@ -53,6 +53,11 @@ export interface BatchDeliveryOptions {
   readonly pipeline?: string;
   /** Requests sent at the same time; default 4. */
   readonly maxRequestsInFlight?: number;
+  /**
+   * FIFO order: one request at a time, and after a request with a retryable failure nothing later
+   * is sent until that failure went through, so no entry overtakes one sent before it.
+   */
+  readonly ordered?: boolean;
   readonly retry?: RetrySettings;
   /** Time and backoff sleeps; default systemClock. */
   readonly clock?: Clock;
@@ -90,7 +95,9 @@ export async function deliverInBatches<Entry>(
   const retry = resolveRetrySettings(options.retry);
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const concurrency = Math.max(1, options.maxRequestsInFlight ?? DEFAULT_MAX_REQUESTS_IN_FLIGHT);
+  const concurrency = options.ordered
+    ? 1
+    : Math.max(1, options.maxRequestsInFlight ?? DEFAULT_MAX_REQUESTS_IN_FLIGHT);
   // An entry larger than a whole request can never be sent either.
   const entryLimit = Math.min(sender.maxEntryBytes, sender.maxBatchBytes);
   const started = clock.now();
@@ -145,8 +152,16 @@ export async function deliverInBatches<Entry>(
   for (let attempt = 1; pending.length > 0; attempt++) {
     const requests = splitIntoRequests(pending, sender.maxEntries, sender.maxBatchBytes);
     const rejections: Rejection<Entry>[] = [];
-    await forEachConcurrently(requests, concurrency, async (request) => {
-      rejections.push(...(await sendRequest(sender, request, options.sink)));
+    /** Ordered: the entries held back behind a request that must be retried first. */
+    let held: PendingEntry<Entry>[] = [];
+    await forEachConcurrently(requests, concurrency, async (request, index) => {
+      const rejected = await sendRequest(sender, request, options.sink);
+      rejections.push(...rejected);
+      if (options.ordered && rejected.some((r) => r.retryable)) {
+        held = requests.slice(index + 1).flat();
+        return "stop";
+      }
+      return undefined;
     });
 
     const retryable: Rejection<Entry>[] = [];
@@ -159,6 +174,17 @@ export async function deliverInBatches<Entry>(
     const delay = backoffDelay(attempt, retry, random);
     if (attempt >= retry.attempts || clock.now() + delay - started > retry.maxElapsedMs) {
       for (const rejection of retryable) reject(rejection, attempt);
+      for (const entry of held) {
+        reject(
+          {
+            pending: entry,
+            code: "NotSent",
+            message: "not sent: an earlier entry of this ordered sink kept failing",
+            retryable: true,
+          },
+          0,
+        );
+      }
       break;
     }
     options.logger?.debug(
@@ -166,7 +192,9 @@ export async function deliverInBatches<Entry>(
       "retrying entries the service failed",
     );
     await clock.sleep(delay);
-    pending = retryable.map((rejection) => rejection.pending).sort((a, b) => a.position - b.position);
+    pending = [...retryable.map((rejection) => rejection.pending), ...held].sort(
+      (a, b) => a.position - b.position,
+    );
   }
 
   failed.sort((a, b) => a.position - b.position);
@@ -229,19 +257,27 @@ async function sendRequest<Entry>(
   return [...rejections.values()];
 }
 
-async function forEachConcurrently<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>) {
+/** Runs `task` over `items`, `limit` at a time, in order; a task answering "stop" ends the run. */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<"stop" | undefined>,
+) {
   let next = 0;
+  let stopped = false;
   const worker = async () => {
-    while (next < items.length) await task(items[next++] as T);
+    while (!stopped && next < items.length) {
+      const index = next++;
+      if ((await task(items[index] as T, index)) === "stop") stopped = true;
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /**
  * A Sink over `sender`, for plugins whose `create` only has to describe the service: the
- * pipeline's clock and logger, the block's `retry` option, and `ordered` (FIFO: one request at a
- * time, so requests do not race each other; an entry that is retried still arrives after the
- * entries sent while it waited).
+ * pipeline's clock and logger, the block's `retry` option, and `ordered` (FIFO: see
+ * BatchDeliveryOptions.ordered).
  */
 export function batchingSink<Entry>(
   sender: BatchSender<Entry>,
@@ -256,7 +292,7 @@ export function batchingSink<Entry>(
         retry: options.retry,
         clock: context.clock,
         logger: context.logger,
-        ...(options.ordered ? { maxRequestsInFlight: 1 } : {}),
+        ordered: options.ordered,
       }),
     close: async () => options.close(),
   };
