@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { getEventListeners } from "node:events";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateTopicCommand, PublishCommand, SubscribeCommand } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
@@ -166,7 +167,7 @@ describe("sqs source against SQS and S3", () => {
       queueUrl,
       cloudTrailNotification(TRAIL_BUCKET, [logKey("first"), logKey("second")]),
     );
-    const { source, commands, metrics } = await createSource({ queueUrl, maxMessages: 5 });
+    const { source, commands, metrics } = await createSource({ queueUrl, maxMessages: 5, concurrency: 4 });
 
     const [envelope, ...others] = await receiveAll(source);
     expect(others).toEqual([]);
@@ -245,6 +246,31 @@ describe("sqs source against SQS and S3", () => {
     ]);
     const visibilityChange = commands.find((c) => c.name === "ChangeMessageVisibilityCommand");
     expect(visibilityChange?.input.VisibilityTimeout).toBe(0);
+  });
+
+  it("leaves no listener behind on the run's signal, however many receives it makes", async () => {
+    const { queueUrl } = createQueue();
+    for (let i = 0; i < 12; i++) await send(queueUrl, "CloudTrail validation message.");
+    const { source, commandNames } = await createSource({
+      queueUrl,
+      waitTimeSeconds: 0,
+      maxMessages: 1,
+      concurrency: 1,
+    });
+    const abort = new AbortController();
+    let most = 0;
+    let received = 0;
+    for await (const envelope of source.receive({ signal: abort.signal, once: true })) {
+      most = Math.max(most, getEventListeners(abort.signal, "abort").length);
+      received += 1;
+      await envelope.ack();
+    }
+    expect(received).toBe(12);
+    expect(commandNames().filter((name) => name === "ReceiveMessageCommand").length).toBeGreaterThanOrEqual(
+      12,
+    );
+    expect(most).toBeLessThanOrEqual(1);
+    expect(getEventListeners(abort.signal, "abort")).toHaveLength(0);
   });
 
   it("nack keeps the message hidden for redeliveryDelaySeconds", async () => {
