@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const BENCHES = ["matching.js", "decode.js", "decode-memory.js"];
+const BENCHES = ["matching.js", "decode.js", "decode-memory.js", "e2e.js"];
 
 let exitCode = 0;
 for (const bench of BENCHES) {

@@ -3,6 +3,7 @@ import {
   type BatchSendResult,
   backoffDelay,
   type Clock,
+  DEFAULT_MAX_REQUESTS_IN_FLIGHT,
   DeliveryError,
   deliverInBatches,
   type EntryFailure,
@@ -256,7 +257,7 @@ describe("deliverInBatches", () => {
 
     peak = 0;
     await deliverInBatches(recordsOf(100), sender, { sink: "out" });
-    expect(peak).toBe(4);
+    expect(peak).toBe(DEFAULT_MAX_REQUESTS_IN_FLIGHT);
   });
 
   it("refuses a sender result that names an entry outside the request", async () => {

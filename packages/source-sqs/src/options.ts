@@ -45,7 +45,7 @@ export const SQS_MAX_VISIBILITY_TIMEOUT = 43_200;
 const DEFAULTS = {
   waitTimeSeconds: 20,
   maxMessages: 10,
-  concurrency: 4,
+  concurrency: 10,
   ignoreDigests: true,
   redeliveryDelaySeconds: 10,
   maxRedeliveryDelaySeconds: 900,

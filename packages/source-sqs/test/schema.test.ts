@@ -42,7 +42,7 @@ describe("sqs source options in a pipeline file", () => {
       queueUrl: "https://sqs.us-east-1.amazonaws.com/111122223333/trail",
       waitTimeSeconds: 20,
       maxMessages: 10,
-      concurrency: 4,
+      concurrency: 10,
       ignoreDigests: true,
       redeliveryDelaySeconds: 10,
       maxRedeliveryDelaySeconds: 900,

@@ -51,7 +51,7 @@ export interface BatchDeliveryOptions {
   /** The sink's name, carried by every DeliveryError. */
   readonly sink: string;
   readonly pipeline?: string;
-  /** Requests sent at the same time; default 4. */
+  /** Requests sent at the same time; default 8. */
   readonly maxRequestsInFlight?: number;
   /**
    * FIFO order: one request at a time, and after a request with a retryable failure nothing later
@@ -66,7 +66,7 @@ export interface BatchDeliveryOptions {
   readonly logger?: Logger;
 }
 
-export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 4;
+export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 8;
 
 interface PendingEntry<Entry> {
   readonly position: number;
