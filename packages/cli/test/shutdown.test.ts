@@ -71,6 +71,8 @@ interface Scenario {
   readonly messages: number;
   readonly delayMs: number;
   readonly shutdownTimeoutSeconds: number;
+  /** Of the source; 120 s unless a test needs killed work to reappear soon. */
+  readonly visibilityTimeout?: number;
 }
 
 /** A source queue holding `messages` notifications (one log file of 2 records each) and a pipeline file. */
@@ -110,7 +112,7 @@ async function prepare(scenario: Scenario) {
             type: "sqs",
             queueUrl,
             waitTimeSeconds: 1,
-            visibilityTimeout: 120,
+            visibilityTimeout: scenario.visibilityTimeout ?? 120,
             concurrency: 1,
             maxMessages: 1,
           },
@@ -129,8 +131,8 @@ async function prepare(scenario: Scenario) {
   return { queueUrl, config, startedFile, deliveredFile, eventIds };
 }
 
-function startRun(config: string) {
-  const child = spawn(process.execPath, [BIN, "run", "--config", config], {
+function startRun(config: string, extraArgs: string[] = []) {
+  const child = spawn(process.execPath, [BIN, "run", "--config", config, ...extraArgs], {
     env: { ...process.env, LOG_LEVEL: "info", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -221,5 +223,31 @@ describe("trailrouter run: SIGTERM", () => {
     expect(await delivered(scenario.deliveredFile)).toEqual([]);
     // Still in the queue (hidden until its visibility timeout ends), not deleted.
     expect(await queueDepth(aws, scenario.queueUrl)).toEqual({ visible: 0, inFlight: 1 });
+  });
+});
+
+describe("trailrouter run: SIGKILL", () => {
+  it("loses nothing when killed mid-batch: a restart receives the message again and finishes", async () => {
+    const scenario = await prepare({
+      name: "sigkill",
+      messages: 3,
+      delayMs: 1_000,
+      shutdownTimeoutSeconds: 30,
+      visibilityTimeout: 2,
+    });
+    const run = startRun(scenario.config);
+    await waitForFile(scenario.startedFile, run.child);
+    run.child.kill("SIGKILL");
+    await run.exited;
+    // Killed with no chance to clean up: still nothing was deleted before its records were delivered.
+    const depth = await queueDepth(aws, scenario.queueUrl);
+    expect(depth.visible + depth.inFlight).toBe(3);
+
+    // The killed run's message reappears when its visibility timeout ends; a new run finishes all.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const restart = startRun(scenario.config, ["--once"]);
+    expect(await restart.exited, restart.stderr()).toBe(0);
+    expect(new Set(await delivered(scenario.deliveredFile))).toEqual(new Set(scenario.eventIds));
+    expect(await queueDepth(aws, scenario.queueUrl)).toEqual({ visible: 0, inFlight: 0 });
   });
 });
