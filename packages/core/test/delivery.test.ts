@@ -260,15 +260,19 @@ describe("deliverInBatches", () => {
     expect(peak).toBe(DEFAULT_MAX_REQUESTS_IN_FLIGHT);
   });
 
-  it("refuses a sender result that names an entry outside the request", async () => {
-    const { sender } = fakeSender(() => ({
-      failed: [{ index: 5, code: "X", message: "x", retryable: false }],
-    }));
-    await expect(
-      deliverInBatches(recordsOf(2), sender, { sink: "out", clock: instantClock() }),
-    ).rejects.toMatchObject({
-      code: "InvalidSendResult",
-    });
+  it("fails every entry of a request whose result names an entry outside it, and finishes the rest", async () => {
+    const { sender, calls } = fakeSender(
+      (_entries, call) =>
+        call === 1 ? { failed: [{ index: 5, code: "X", message: "x", retryable: false }] } : { failed: [] },
+      { maxEntries: 2 },
+    );
+    const result = await deliverInBatches(recordsOf(4), sender, { sink: "out", clock: instantClock() });
+    expect(calls).toHaveLength(2);
+    expect(result.delivered).toBe(2);
+    expect(result.failed.map((f) => [f.record.eventID, (f.error as DeliveryError).code])).toEqual([
+      ["e0", "InvalidSendResult"],
+      ["e1", "InvalidSendResult"],
+    ]);
   });
 });
 

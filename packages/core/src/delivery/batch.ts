@@ -241,11 +241,15 @@ async function sendRequest<Entry>(
   for (const failure of result.failed) {
     const pending = request[failure.index];
     if (!pending) {
-      throw new DeliveryError(
-        "InvalidSendResult",
-        `sink "${sink}" reported a failure for entry ${failure.index} of a ${request.length}-entry request`,
-        { sink },
-      );
+      // A sender bug: nothing is known about this request, so none of it counts as delivered.
+      // Reported as failures (not thrown) so the other requests of the round finish first.
+      const message = `sink "${sink}" reported a failure for entry ${failure.index} of a ${request.length}-entry request`;
+      return request.map((entry) => ({
+        pending: entry,
+        code: "InvalidSendResult",
+        message,
+        retryable: false,
+      }));
     }
     rejections.set(failure.index, {
       pending,
