@@ -21,6 +21,9 @@ import { Heartbeat } from "./heartbeat.js";
 import { classifyTrailKey, parseNotification } from "./notification.js";
 import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
+/** At shutdown, how long a heartbeat beat still waiting for its answer may delay the give-back. */
+const SHUTDOWN_BEAT_WAIT_MS = 2_000;
+
 /** A received message: SQS always sets its id and receipt handle. */
 export type ReceivedMessage = Message & { MessageId: string; ReceiptHandle: string };
 
@@ -289,7 +292,7 @@ export class SqsEnvelope implements Envelope {
     if (!this.settle("released")) return;
     const { options, logger } = this.services;
     try {
-      await this.heartbeat?.stop();
+      await this.heartbeat?.stop(SHUTDOWN_BEAT_WAIT_MS);
       await this.changeVisibility(0);
       logger.info({ messageId: this.id }, "message given back unfinished (shutdown)");
     } catch (error) {

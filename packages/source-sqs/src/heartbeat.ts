@@ -39,11 +39,20 @@ export class Heartbeat {
 
   /**
    * No more beats. Resolves once a beat in progress has its answer, so a visibility change made
-   * after this (delete, give back) is not overwritten by a late extension.
+   * after this (delete, give back) is not overwritten by a late extension — or after `maxWaitMs`,
+   * for a shutdown that must not wait on a hung request (a late extension then only delays the
+   * message's return, it loses nothing).
    */
-  async stop(): Promise<void> {
+  async stop(maxWaitMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.beating;
+    if (!this.beating) return;
+    if (!Number.isFinite(maxWaitMs)) return this.beating;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, maxWaitMs);
+    });
+    await Promise.race([this.beating, waited]);
+    clearTimeout(timer);
   }
 }
