@@ -25,7 +25,9 @@ export interface RunCommandOptions {
 export async function runCommand(file: string, options: RunCommandOptions): Promise<number> {
   const loaded = await loadOrReport(file, options.registry, options.err, options.env);
   if (!loaded) return EXIT_CONFIG;
-  const summary = await runLoaded(loaded, options);
+  const summary = await withShutdownSignals(loaded, options.logger, (signal) =>
+    runLoaded(loaded, { ...options, signal }),
+  );
   if (options.once) {
     options.out.write(`${formatRunSummary(summary)}\n`);
     return summary.ok ? EXIT_OK : EXIT_FAILURES;
@@ -40,19 +42,23 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
 const EXIT_AFTER_SHUTDOWN_MS = 1_000;
 
 /**
- * Runs until done (`once`) or until SIGINT/SIGTERM. The first signal stops receiving and lets
- * envelopes in flight finish within the file's `shutdownTimeoutSeconds`, then gives back those
- * still unfinished and closes the sinks; a second one exits at once (130). Either way nothing
- * unfinished is deleted: it reappears in its queue.
+ * The process's part of a run: SIGINT/SIGTERM. The first signal aborts `run`'s signal (stop
+ * receiving, let envelopes in flight finish within the file's `shutdownTimeoutSeconds`, give back
+ * the rest, close the sinks); a second one exits at once (130). Either way nothing unfinished is
+ * deleted: it reappears in its queue.
  */
-export async function runLoaded(loaded: LoadedPipelineFile, options: RunCommandOptions): Promise<RunSummary> {
+async function withShutdownSignals<T>(
+  loaded: LoadedPipelineFile,
+  logger: Logger,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      options.logger.warn({ signal }, "second signal: exiting now; unfinished messages stay in their queues");
+      logger.warn({ signal }, "second signal: exiting now; unfinished messages stay in their queues");
       process.exit(130);
     }
-    options.logger.info(
+    logger.info(
       {
         signal,
         shutdownTimeoutSeconds: loaded.config.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
@@ -64,16 +70,7 @@ export async function runLoaded(loaded: LoadedPipelineFile, options: RunCommandO
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    options.logger.info(
-      { file: loaded.path, pipelines: loaded.config.pipelines.map((p) => p.name), once: options.once },
-      "starting",
-    );
-    return await runPipelines(loaded, {
-      registry: options.registry,
-      logger: options.logger,
-      once: options.once,
-      signal: controller.signal,
-    });
+    return await run(controller.signal);
   } finally {
     if (controller.signal.aborted) {
       // Stopping: a second signal still exits at once, until the process is gone.
@@ -83,4 +80,21 @@ export async function runLoaded(loaded: LoadedPipelineFile, options: RunCommandO
       process.off("SIGTERM", onSignal);
     }
   }
+}
+
+/** Runs every pipeline of a loaded file until done (`once`) or until `signal` aborts. */
+export async function runLoaded(
+  loaded: LoadedPipelineFile,
+  options: Pick<RunCommandOptions, "once" | "registry" | "logger"> & { signal?: AbortSignal },
+): Promise<RunSummary> {
+  options.logger.info(
+    { file: loaded.path, pipelines: loaded.config.pipelines.map((p) => p.name), once: options.once },
+    "starting",
+  );
+  return runPipelines(loaded, {
+    registry: options.registry,
+    logger: options.logger,
+    once: options.once,
+    signal: options.signal,
+  });
 }
