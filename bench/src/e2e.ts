@@ -86,10 +86,14 @@ type Contender = "naive" | "bare" | "trailrouter";
 const CONTENDERS: readonly Contender[] = ["naive", "bare", "trailrouter"];
 
 /** Where a sink's queue URL comes from in the pipeline file, and the queue's name. */
-const SINK_QUEUES = { instances: "INSTANCES_QUEUE_URL", users: "USERS_QUEUE_URL", audit: "AUDIT_QUEUE_URL" };
+export const SINK_QUEUES = {
+  instances: "INSTANCES_QUEUE_URL",
+  users: "USERS_QUEUE_URL",
+  audit: "AUDIT_QUEUE_URL",
+};
 
 /** The CMDB example with the audit routes and their sink, validated like any pipeline file. */
-async function benchPipeline(env: NodeJS.ProcessEnv): Promise<LoadedPipelineFile> {
+export async function benchPipeline(env: NodeJS.ProcessEnv): Promise<LoadedPipelineFile> {
   const registry = createDefaultRegistry();
   const example = await loadPipelineFile(CMDB_PIPELINE, { registry, env });
   const pipeline = example.config.pipelines[0]!;
@@ -121,7 +125,7 @@ async function benchPipeline(env: NodeJS.ProcessEnv): Promise<LoadedPipelineFile
 }
 
 /** The pipeline's routes as the baselines take them: every route here is an event source and names. */
-function plainRoutes(loaded: LoadedPipelineFile, queueUrls: Record<string, string>): PlainRoute[] {
+export function plainRoutes(loaded: LoadedPipelineFile, queueUrls: Record<string, string>): PlainRoute[] {
   return loaded.config.pipelines[0]!.routes.map((route) => {
     const pattern = (route.match as unknown as { pattern: { eventSource: string[]; eventName: string[] } })
       .pattern;
