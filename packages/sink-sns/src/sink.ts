@@ -7,18 +7,16 @@ import { PublishBatchCommand, SNSClient } from "@aws-sdk/client-sns";
 import {
   type AwsSettings,
   awsSettingsSchema,
-  type BatchSender,
-  batchEntryFailures,
   batchingSink,
-  DEFAULT_MESSAGE_GROUP_ID_FIELD,
   definePlugin,
-  messageGroupIdFieldSchema,
-  type OutputFormat,
-  outputFormatSchema,
+  type MessageService,
+  type MessageSinkOptions,
+  messageBatchSender,
+  messageSinkProperties,
   type RetrySettings,
   retrySettingsSchema,
 } from "@trailrouter/core";
-import { encodeRecord, type SnsEntry } from "./encode.js";
+import { encodeRecord } from "./encode.js";
 
 /** 10 entries per PublishBatch. */
 export const SNS_MAX_BATCH_ENTRIES = 10;
@@ -29,13 +27,18 @@ export const SNS_MAX_BYTES = 1_048_576;
 
 export const SNS_TOPIC_ARN_PATTERN = "^arn:aws[a-z-]*:sns:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$";
 
-export interface SnsSinkConfig {
+const SNS: MessageService = {
+  name: "SNS",
+  request: "PublishBatch",
+  maxEntries: SNS_MAX_BATCH_ENTRIES,
+  maxBytes: SNS_MAX_BYTES,
+  defaultBytes: SNS_DEFAULT_MAX_BYTES,
+  maxMessageBytesDescription:
+    "Largest message published (body + attributes); raise it only for a topic that allows more",
+};
+
+export interface SnsSinkConfig extends MessageSinkOptions {
   topicArn: string;
-  maxBatchEntries?: number;
-  maxBatchBytes?: number;
-  maxMessageBytes?: number;
-  messageGroupIdField?: string;
-  format?: OutputFormat;
   retry?: RetrySettings;
   aws?: AwsSettings;
 }
@@ -53,30 +56,7 @@ export const snsSink = definePlugin<"sink", SnsSinkConfig>({
         pattern: SNS_TOPIC_ARN_PATTERN,
         description: "ARN of the topic; a name ending in .fifo is a FIFO topic",
       },
-      maxBatchEntries: {
-        type: "integer",
-        minimum: 1,
-        maximum: SNS_MAX_BATCH_ENTRIES,
-        default: SNS_MAX_BATCH_ENTRIES,
-        description: "Entries per PublishBatch request",
-      },
-      maxBatchBytes: {
-        type: "integer",
-        minimum: 1024,
-        maximum: SNS_MAX_BYTES,
-        default: SNS_DEFAULT_MAX_BYTES,
-        description: "Sum of message sizes per PublishBatch request",
-      },
-      maxMessageBytes: {
-        type: "integer",
-        minimum: 1024,
-        maximum: SNS_MAX_BYTES,
-        default: SNS_DEFAULT_MAX_BYTES,
-        description:
-          "Largest message published (body + attributes); raise it only for a topic that allows more",
-      },
-      messageGroupIdField: messageGroupIdFieldSchema,
-      format: outputFormatSchema,
+      ...messageSinkProperties(SNS),
       retry: retrySettingsSchema,
       aws: awsSettingsSchema,
     },
@@ -86,27 +66,9 @@ export const snsSink = definePlugin<"sink", SnsSinkConfig>({
   create(config, context) {
     const client = context.aws.client(SNSClient);
     const fifo = config.topicArn.endsWith(".fifo");
-    const encodeOptions = {
-      fifo,
-      format: config.format ?? "record",
-      messageGroupIdField: config.messageGroupIdField ?? DEFAULT_MESSAGE_GROUP_ID_FIELD,
-    };
-    const sender: BatchSender<SnsEntry> = {
-      maxEntries: config.maxBatchEntries ?? SNS_MAX_BATCH_ENTRIES,
-      maxBatchBytes: config.maxBatchBytes ?? SNS_DEFAULT_MAX_BYTES,
-      maxEntryBytes: config.maxMessageBytes ?? SNS_DEFAULT_MAX_BYTES,
-      encode: (record) => encodeRecord(record, encodeOptions),
-      async send(entries) {
-        const response = await client.send(
-          new PublishBatchCommand({
-            TopicArn: config.topicArn,
-            // The position in the request is the Id, so a failure names its entry directly.
-            PublishBatchRequestEntries: entries.map((entry, index) => ({ ...entry, Id: String(index) })),
-          }),
-        );
-        return batchEntryFailures(entries.length, response.Successful ?? [], response.Failed ?? [], "SNS");
-      },
-    };
+    const sender = messageBatchSender(SNS, { ...config, fifo }, encodeRecord, (PublishBatchRequestEntries) =>
+      client.send(new PublishBatchCommand({ TopicArn: config.topicArn, PublishBatchRequestEntries })),
+    );
     return batchingSink(sender, context, {
       retry: config.retry,
       ordered: fifo,

@@ -7,30 +7,33 @@ import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
   type AwsSettings,
   awsSettingsSchema,
-  type BatchSender,
-  batchEntryFailures,
   batchingSink,
-  DEFAULT_MESSAGE_GROUP_ID_FIELD,
   definePlugin,
-  messageGroupIdFieldSchema,
-  type OutputFormat,
-  outputFormatSchema,
+  type MessageService,
+  type MessageSinkOptions,
+  messageBatchSender,
+  messageSinkProperties,
   type RetrySettings,
   retrySettingsSchema,
 } from "@trailrouter/core";
-import { encodeRecord, type SqsEntry } from "./encode.js";
+import { encodeRecord } from "./encode.js";
 
 /** SQS's own limits: 10 entries per batch, 1 MiB per message and per batch. */
 export const SQS_MAX_BATCH_ENTRIES = 10;
 export const SQS_MAX_BYTES = 1_048_576;
 
-export interface SqsSinkConfig {
+const SQS: MessageService = {
+  name: "SQS",
+  request: "SendMessageBatch",
+  maxEntries: SQS_MAX_BATCH_ENTRIES,
+  maxBytes: SQS_MAX_BYTES,
+  defaultBytes: SQS_MAX_BYTES,
+  maxMessageBytesDescription:
+    "Largest message sent (body + attributes); set it to the queue's MaximumMessageSize when that is lower",
+};
+
+export interface SqsSinkConfig extends MessageSinkOptions {
   queueUrl: string;
-  maxBatchEntries?: number;
-  maxBatchBytes?: number;
-  maxMessageBytes?: number;
-  messageGroupIdField?: string;
-  format?: OutputFormat;
   retry?: RetrySettings;
   aws?: AwsSettings;
 }
@@ -47,30 +50,7 @@ export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
         format: "uri",
         description: "URL of the queue; a name ending in .fifo is a FIFO queue",
       },
-      maxBatchEntries: {
-        type: "integer",
-        minimum: 1,
-        maximum: SQS_MAX_BATCH_ENTRIES,
-        default: SQS_MAX_BATCH_ENTRIES,
-        description: "Entries per SendMessageBatch request",
-      },
-      maxBatchBytes: {
-        type: "integer",
-        minimum: 1024,
-        maximum: SQS_MAX_BYTES,
-        default: SQS_MAX_BYTES,
-        description: "Sum of message sizes per SendMessageBatch request",
-      },
-      maxMessageBytes: {
-        type: "integer",
-        minimum: 1024,
-        maximum: SQS_MAX_BYTES,
-        default: SQS_MAX_BYTES,
-        description:
-          "Largest message sent (body + attributes); set it to the queue's MaximumMessageSize when that is lower",
-      },
-      messageGroupIdField: messageGroupIdFieldSchema,
-      format: outputFormatSchema,
+      ...messageSinkProperties(SQS),
       retry: retrySettingsSchema,
       aws: awsSettingsSchema,
     },
@@ -80,27 +60,9 @@ export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
   create(config, context) {
     const client = context.aws.client(SQSClient);
     const fifo = config.queueUrl.endsWith(".fifo");
-    const encodeOptions = {
-      fifo,
-      format: config.format ?? "record",
-      messageGroupIdField: config.messageGroupIdField ?? DEFAULT_MESSAGE_GROUP_ID_FIELD,
-    };
-    const sender: BatchSender<SqsEntry> = {
-      maxEntries: config.maxBatchEntries ?? SQS_MAX_BATCH_ENTRIES,
-      maxBatchBytes: config.maxBatchBytes ?? SQS_MAX_BYTES,
-      maxEntryBytes: config.maxMessageBytes ?? SQS_MAX_BYTES,
-      encode: (record) => encodeRecord(record, encodeOptions),
-      async send(entries) {
-        const response = await client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: config.queueUrl,
-            // The position in the request is the Id, so a failure names its entry directly.
-            Entries: entries.map((entry, index) => ({ ...entry, Id: String(index) })),
-          }),
-        );
-        return batchEntryFailures(entries.length, response.Successful ?? [], response.Failed ?? [], "SQS");
-      },
-    };
+    const sender = messageBatchSender(SQS, { ...config, fifo }, encodeRecord, (Entries) =>
+      client.send(new SendMessageBatchCommand({ QueueUrl: config.queueUrl, Entries })),
+    );
     return batchingSink(sender, context, {
       retry: config.retry,
       ordered: fifo,

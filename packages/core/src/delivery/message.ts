@@ -6,8 +6,8 @@
 import { createHash } from "node:crypto";
 import type { TrailRecord } from "../interfaces.js";
 import type { JsonSchema } from "../plugin.js";
-import type { BatchSendResult, EntryFailure } from "./batch.js";
-import { formatRecord, type OutputFormat } from "./format.js";
+import type { BatchSender, BatchSendResult, EntryFailure } from "./batch.js";
+import { formatRecord, type OutputFormat, outputFormatSchema } from "./format.js";
 
 /** Record fields copied into message attributes, so consumers can filter without parsing. */
 export const MESSAGE_ATTRIBUTE_FIELDS = [
@@ -133,4 +133,91 @@ export function batchEntryFailures(
     }
   }
   return { failed: failures };
+}
+
+/** What differs between the message services the SQS and SNS sinks write to. */
+export interface MessageService {
+  /** For messages: `SQS`, `SNS`. */
+  readonly name: string;
+  /** The batch call: `SendMessageBatch`, `PublishBatch`. */
+  readonly request: string;
+  readonly maxEntries: number;
+  /** The most the size options accept. */
+  readonly maxBytes: number;
+  /** The size options' default. */
+  readonly defaultBytes: number;
+  /** How to set `maxMessageBytes` for this service. */
+  readonly maxMessageBytesDescription: string;
+}
+
+/** The options a message sink takes besides its address. */
+export interface MessageSinkOptions {
+  maxBatchEntries?: number;
+  maxBatchBytes?: number;
+  maxMessageBytes?: number;
+  messageGroupIdField?: string;
+  format?: OutputFormat;
+}
+
+/** Schema of the options in MessageSinkOptions, with the service's limits. */
+export function messageSinkProperties(service: MessageService): Record<string, JsonSchema> {
+  return {
+    maxBatchEntries: {
+      type: "integer",
+      minimum: 1,
+      maximum: service.maxEntries,
+      default: service.maxEntries,
+      description: `Entries per ${service.request} request`,
+    },
+    maxBatchBytes: {
+      type: "integer",
+      minimum: 1024,
+      maximum: service.maxBytes,
+      default: service.defaultBytes,
+      description: `Sum of message sizes per ${service.request} request`,
+    },
+    maxMessageBytes: {
+      type: "integer",
+      minimum: 1024,
+      maximum: service.maxBytes,
+      default: service.defaultBytes,
+      description: service.maxMessageBytesDescription,
+    },
+    messageGroupIdField: messageGroupIdFieldSchema,
+    format: outputFormatSchema,
+  };
+}
+
+/** A batch answer with the `Successful[]` and `Failed[]` lists SQS and SNS both return. */
+export interface MessageBatchAnswer {
+  Successful?: readonly BatchEntrySuccess[] | undefined;
+  Failed?: readonly BatchEntryFailure[] | undefined;
+}
+
+/**
+ * The BatchSender of a message sink: records encoded by `encodeMessage` and turned into the
+ * service's entries by `toEntry`; `sendBatch` gets each request's entries with `Id` = position,
+ * so a failure names its entry directly.
+ */
+export function messageBatchSender<Entry>(
+  service: MessageService,
+  options: MessageSinkOptions & { fifo: boolean },
+  toEntry: (record: TrailRecord, encode: MessageEncodeOptions) => { entry: Entry; bytes: number },
+  sendBatch: (entries: (Entry & { Id: string })[]) => Promise<MessageBatchAnswer>,
+): BatchSender<Entry> {
+  const encodeOptions: MessageEncodeOptions = {
+    fifo: options.fifo,
+    format: options.format ?? "record",
+    messageGroupIdField: options.messageGroupIdField ?? DEFAULT_MESSAGE_GROUP_ID_FIELD,
+  };
+  return {
+    maxEntries: options.maxBatchEntries ?? service.maxEntries,
+    maxBatchBytes: options.maxBatchBytes ?? service.defaultBytes,
+    maxEntryBytes: options.maxMessageBytes ?? service.defaultBytes,
+    encode: (record) => toEntry(record, encodeOptions),
+    async send(entries) {
+      const answer = await sendBatch(entries.map((entry, index) => ({ ...entry, Id: String(index) })));
+      return batchEntryFailures(entries.length, answer.Successful ?? [], answer.Failed ?? [], service.name);
+    },
+  };
 }
