@@ -3,12 +3,10 @@ import {
   type AwsClientFactory,
   type Clock,
   DeliveryError,
-  type PluginContext,
-  PluginRegistry,
-  RouterMetrics,
   type Sink,
   type TrailRecord,
 } from "@trailrouter/core";
+import { pluginContext } from "@trailrouter/local-aws";
 import {
   type EventBridgeSinkConfig,
   encodeEntry,
@@ -16,7 +14,6 @@ import {
   putEventsEntrySize,
   resourceValues,
 } from "@trailrouter/sink-eventbridge";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 
 type Answer = (entries: PutEventsRequestEntry[], call: number) => PutEventsResultEntry[];
@@ -41,16 +38,7 @@ async function sinkAnsweredBy(answer: Answer, options: Omit<EventBridgeSinkConfi
       now += ms;
     },
   };
-  const context: PluginContext = {
-    pipeline: "test",
-    name: "bus",
-    container: new PluginRegistry().container,
-    logger: pino({ level: "silent" }),
-    metrics: new RouterMetrics().forPipeline("test"),
-    clock,
-    aws,
-    baseDir: process.cwd(),
-  };
+  const context = pluginContext({ name: "bus", clock, aws });
   const sink: Sink = await eventBridgeSink.create({ type: "eventbridge", ...options }, context);
   return { sink, calls };
 }

@@ -1,6 +1,5 @@
 import {
   CreateEventBusCommand,
-  type EventBridgeClient,
   type PutEventsRequestEntry,
   PutRuleCommand,
   PutTargetsCommand,
@@ -12,20 +11,14 @@ import {
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
 import {
-  type AwsClientFactory,
   awsClientFactory,
   DeliveryError,
-  type PluginContext,
-  PluginRegistry,
-  RouterMetrics,
   type Sink,
-  systemClock,
   type TrailRecord,
   toEventBridgeEvent,
 } from "@trailrouter/core";
-import { type MotoAws, startMoto } from "@trailrouter/local-aws";
+import { type MotoAws, pluginContext, recordCommands, startMoto } from "@trailrouter/local-aws";
 import { type EventBridgeSinkConfig, eventBridgeSink } from "@trailrouter/sink-eventbridge";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 /** An event as an SQS target of a rule receives it. */
@@ -56,37 +49,14 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-/** Builds clients as the pipeline would, and records every PutEvents they send. */
-function recordingAwsFactory(): AwsClientFactory {
-  const factory = awsClientFactory({ endpoint: moto.endpoint, region: moto.region });
-  return {
-    settings: factory.settings,
-    client(Client, extra) {
-      const client = factory.client(Client, extra) as EventBridgeClient;
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === "PutEventsCommand")
-            putRequests.push(structuredClone(args.input) as never);
-          return next(args);
-        },
-        { step: "initialize" },
-      );
-      return client as never;
-    },
-  };
-}
-
 async function createSink(options: Omit<EventBridgeSinkConfig, "type"> = {}): Promise<Sink> {
-  const context: PluginContext = {
-    pipeline: "test",
+  const context = pluginContext({
     name: "bus",
-    container: new PluginRegistry().container,
-    logger: pino({ level: "silent" }),
-    metrics: new RouterMetrics().forPipeline("test"),
-    clock: systemClock,
-    aws: recordingAwsFactory(),
-    baseDir: process.cwd(),
-  };
+    // Clients as the pipeline builds them, recording every PutEvents request they send.
+    aws: recordCommands(awsClientFactory({ endpoint: moto.endpoint, region: moto.region }), (command) => {
+      if (command.name === "PutEventsCommand") putRequests.push(command.input as never);
+    }),
+  });
   const sink = await eventBridgeSink.create({ type: "eventbridge", ...options }, context);
   openSinks.push(sink);
   return sink;

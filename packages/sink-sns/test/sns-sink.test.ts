@@ -1,21 +1,14 @@
-import type { SNSClient } from "@aws-sdk/client-sns";
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import {
-  type AwsClientFactory,
   awsClientFactory,
   DeliveryError,
   type EventBridgeCloudTrailEvent,
-  type PluginContext,
-  PluginRegistry,
-  RouterMetrics,
   type Sink,
-  systemClock,
   type TrailRecord,
   toEventBridgeEvent,
 } from "@trailrouter/core";
-import { type LocalAws, startLocalAws } from "@trailrouter/local-aws";
+import { type LocalAws, pluginContext, recordCommands, startLocalAws } from "@trailrouter/local-aws";
 import { encodeRecord, type SnsSinkConfig, snsSink } from "@trailrouter/sink-sns";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 let localAws: LocalAws;
@@ -35,37 +28,17 @@ afterAll(async () => {
   await localAws.stop();
 });
 
-/** Builds clients as the pipeline would, and records every PublishBatch they send. */
-function recordingAwsFactory(): AwsClientFactory {
-  const factory = awsClientFactory({ endpoint: localAws.endpoint, region: localAws.region });
-  return {
-    settings: factory.settings,
-    client(Client, extra) {
-      const client = factory.client(Client, extra);
-      (client as SNSClient).middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === "PublishBatchCommand")
-            batchRequests.push(structuredClone(args.input) as never);
-          return next(args);
-        },
-        { step: "initialize" },
-      );
-      return client;
-    },
-  };
-}
-
 async function createSink(options: Omit<SnsSinkConfig, "type">): Promise<Sink> {
-  const context: PluginContext = {
-    pipeline: "test",
+  const context = pluginContext({
     name: "out",
-    container: new PluginRegistry().container,
-    logger: pino({ level: "silent" }),
-    metrics: new RouterMetrics().forPipeline("test"),
-    clock: systemClock,
-    aws: recordingAwsFactory(),
-    baseDir: process.cwd(),
-  };
+    // Clients as the pipeline builds them, recording every PublishBatch request they send.
+    aws: recordCommands(
+      awsClientFactory({ endpoint: localAws.endpoint, region: localAws.region }),
+      (command) => {
+        if (command.name === "PublishBatchCommand") batchRequests.push(command.input as never);
+      },
+    ),
+  });
   const sink = await snsSink.create({ type: "sns", ...options }, context);
   openSinks.push(sink);
   return sink;

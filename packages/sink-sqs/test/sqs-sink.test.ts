@@ -1,29 +1,19 @@
 import { createHash } from "node:crypto";
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import {
-  DeleteMessageBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
-import {
-  type AwsClientFactory,
   awsClientFactory,
   builtinPlugins,
   checkPipelineFile,
   DeliveryError,
   type EventBridgeCloudTrailEvent,
-  type PluginContext,
   PluginRegistry,
-  RouterMetrics,
   type Sink,
-  systemClock,
   type TrailRecord,
   toEventBridgeEvent,
 } from "@trailrouter/core";
-import { type LocalAws, startLocalAws } from "@trailrouter/local-aws";
+import { type LocalAws, pluginContext, recordCommands, startLocalAws } from "@trailrouter/local-aws";
 import { encodeRecord, type SqsSinkConfig, sqsSink } from "@trailrouter/sink-sqs";
 import { sqsSource } from "@trailrouter/source-sqs";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 let localAws: LocalAws;
@@ -43,37 +33,17 @@ afterAll(async () => {
   await localAws.stop();
 });
 
-/** Builds clients as the pipeline would, and records every command they send. */
-function recordingAwsFactory(): AwsClientFactory {
-  const factory = awsClientFactory({ endpoint: localAws.endpoint, region: localAws.region });
-  return {
-    settings: factory.settings,
-    client(Client, extra) {
-      const client = factory.client(Client, extra);
-      (client as SQSClient).middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === "SendMessageBatchCommand")
-            batchRequests.push(structuredClone(args.input) as never);
-          return next(args);
-        },
-        { step: "initialize" },
-      );
-      return client;
-    },
-  };
-}
-
 async function createSink(options: Omit<SqsSinkConfig, "type">): Promise<Sink> {
-  const context: PluginContext = {
-    pipeline: "test",
+  const context = pluginContext({
     name: "out",
-    container: new PluginRegistry().container,
-    logger: pino({ level: "silent" }),
-    metrics: new RouterMetrics().forPipeline("test"),
-    clock: systemClock,
-    aws: recordingAwsFactory(),
-    baseDir: process.cwd(),
-  };
+    // Clients as the pipeline builds them, recording every SendMessageBatch request they send.
+    aws: recordCommands(
+      awsClientFactory({ endpoint: localAws.endpoint, region: localAws.region }),
+      (command) => {
+        if (command.name === "SendMessageBatchCommand") batchRequests.push(command.input as never);
+      },
+    ),
+  });
   const sink = await sqsSink.create({ type: "sqs", ...options }, context);
   openSinks.push(sink);
   return sink;

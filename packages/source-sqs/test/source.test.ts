@@ -4,19 +4,23 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateTopicCommand, PublishCommand, SubscribeCommand } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import {
-  type AwsClientFactory,
   awsClientFactory,
   type Clock,
   type Envelope,
   type Logger,
   ObjectFetchError,
-  PluginRegistry,
   RouterMetrics,
   type Source,
   systemClock,
   TrailrouterError,
 } from "@trailrouter/core";
-import { type LocalAws, startLocalAws } from "@trailrouter/local-aws";
+import {
+  type LocalAws,
+  pluginContext,
+  recordCommands,
+  type SentCommand,
+  startLocalAws,
+} from "@trailrouter/local-aws";
 import { type SqsSourceConfig, sqsSource } from "@trailrouter/source-sqs";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -45,35 +49,6 @@ afterAll(async () => {
   await localAws.stop();
 });
 
-interface SentCommand {
-  readonly name: string;
-  readonly input: Record<string, unknown>;
-}
-
-/** The pipeline's client factory, recording each command the source's clients send over HTTP. */
-function recordingFactory(
-  factory: AwsClientFactory,
-  onCommand: (command: SentCommand) => void,
-): AwsClientFactory {
-  return {
-    settings: factory.settings,
-    client(Client, extra) {
-      const client = factory.client(Client, extra) as {
-        middlewareStack: { add(middleware: unknown, options: Record<string, unknown>): void };
-      };
-      client.middlewareStack.add(
-        (next: (args: unknown) => Promise<unknown>, context: { commandName: string }) =>
-          (args: { input: Record<string, unknown> }) => {
-            onCommand({ name: context.commandName, input: args.input });
-            return next(args);
-          },
-        { step: "initialize", name: "recordCommands" },
-      );
-      return client as never;
-    },
-  };
-}
-
 interface Harness {
   readonly source: Source;
   readonly commands: SentCommand[];
@@ -90,7 +65,7 @@ async function createSource(
   const logs: Harness["logs"] = [];
   const logger: Logger = pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line)) });
   const metrics = new RouterMetrics();
-  const aws = recordingFactory(
+  const aws = recordCommands(
     awsClientFactory({ endpoint: localAws.endpoint, region: "us-east-1" }),
     (command) => {
       commands.push(command);
@@ -100,16 +75,13 @@ async function createSource(
   const source = await sqsSource.create(
     // No long poll unless a test asks for one: a `once` run then ends as soon as the queue is empty.
     { type: "sqs", waitTimeSeconds: 0, ...config },
-    {
-      pipeline: "test",
+    pluginContext({
       name: "source",
-      container: new PluginRegistry().container,
       logger,
       metrics: metrics.forPipeline("test"),
       clock: options.clock ?? systemClock,
       aws,
-      baseDir: process.cwd(),
-    },
+    }),
   );
   openSources.push(source);
   return { source, commands, logs, metrics, commandNames: () => commands.map((c) => c.name) };
