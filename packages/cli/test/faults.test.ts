@@ -4,8 +4,11 @@
  * them fails in one way per scenario. `run --once` is repeated until the notification queue is
  * empty; then every record is accounted for: delivered at least once, its notification deleted
  * only after it arrived, duplicates counted and explained by redeliveries or lost answers.
+ * With the SDK's 5 attempts most faults never reach the router; the scenarios with 2 attempts
+ * (and those whose delays outlast a short request timeout) make the router's own paths work:
+ * sink retries, nacks and redeliveries, failed deletes and heartbeats.
  */
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TrailRecord } from "@trailrouter/core";
@@ -43,29 +46,27 @@ const ROUTED_EVENTS = new Set([
   "DeleteUser",
 ]);
 /** A message whose answer was lost reappears after this long; the example's 120 s would stall the reruns. */
-const VISIBILITY_TIMEOUT_SECONDS = 4;
+const VISIBILITY_TIMEOUT_SECONDS = 2;
 /** Reruns of `run --once` stop after this long: a scenario that needs more has failed. */
 const SCENARIO_DEADLINE_MS = 45_000;
 /** The outage starts at this request of the run (mid-run), and lasts this long. */
 const OUTAGE_AT_REQUEST = 15;
 const OUTAGE_MS = 3_000;
+/** Attempts per AWS request in the scenarios meant to get faults past the SDK to the router. */
+const FEW_ATTEMPTS = 2;
+/** A request timeout far below the injected delays, so delayed requests really time out. */
+const SHORT_REQUEST_TIMEOUT_MS = 300;
 
 let aws: LocalAws;
-let pipelineFile: string;
+let example: string;
+let dir: string;
 const proxies: FaultProxy[] = [];
 const timers: NodeJS.Timeout[] = [];
 
 beforeAll(async () => {
   aws = await startLocalAws();
-  // The example, with failed messages redelivered at once and lost receives back within seconds.
-  const example = await readFile(CMDB_PIPELINE_FILE, "utf8");
-  const copy = example.replace(
-    "      visibilityTimeout: 120\n",
-    `      visibilityTimeout: ${VISIBILITY_TIMEOUT_SECONDS}\n      redeliveryDelaySeconds: 0\n`,
-  );
-  if (copy === example) throw new Error(`${CMDB_PIPELINE_FILE} no longer sets visibilityTimeout: 120`);
-  pipelineFile = path.join(await mkdtemp(path.join(tmpdir(), "trailrouter-faults-")), "pipeline.yaml");
-  await writeFile(pipelineFile, copy);
+  example = await readFile(CMDB_PIPELINE_FILE, "utf8");
+  dir = await mkdtemp(path.join(tmpdir(), "trailrouter-faults-"));
 });
 afterEach(async () => {
   for (const timer of timers.splice(0)) clearTimeout(timer);
@@ -74,7 +75,38 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await aws?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/** Replaces `from` in `text`, which must be there: the example changing must not go unnoticed. */
+function replaceIn(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`${CMDB_PIPELINE_FILE} no longer has ${JSON.stringify(from)}`);
+  return text.replace(from, to);
+}
+
+/**
+ * The example, with failed messages redelivered at once and lost receives back within seconds,
+ * and the scenario's aws settings and long-poll wait.
+ */
+async function pipelineFileFor(scenario: Scenario, n: number): Promise<string> {
+  let copy = replaceIn(
+    example,
+    "      visibilityTimeout: 120\n",
+    `      visibilityTimeout: ${VISIBILITY_TIMEOUT_SECONDS}\n      redeliveryDelaySeconds: 0\n`,
+  );
+  if (scenario.waitTimeSeconds !== undefined) {
+    copy = replaceIn(
+      copy,
+      "      waitTimeSeconds: 20\n",
+      `      waitTimeSeconds: ${scenario.waitTimeSeconds}\n`,
+    );
+  }
+  const settings = Object.entries(scenario.aws ?? {}).map(([name, value]) => `  ${name}: ${value}\n`);
+  copy = replaceIn(copy, "\naws:\n", `\naws:\n${settings.join("")}`);
+  const file = path.join(dir, `pipeline-${n}.yaml`);
+  await writeFile(file, copy);
+  return file;
+}
 
 /** A rule faulting a seeded share of all requests with `action`. */
 function share(rate: number, seed: number, action: (request: ProxiedRequest) => FaultAction): FaultRule {
@@ -86,13 +118,44 @@ interface Scenario {
   readonly name: string;
   /** What the scenario injects, given the proxy (for the outage switch). */
   readonly rules: (proxy: () => FaultProxy) => FaultRule[];
+  /** The file's `aws` settings besides the region; the SDK's defaults otherwise (5 attempts). */
+  readonly aws?: { readonly maxAttempts?: number; readonly requestTimeoutMs?: number };
+  /** The source's long-poll wait, when the example's must change. */
+  readonly waitTimeSeconds?: number;
+  /** The faults must reach the router (a sink retry, a nack, a failed delete, heartbeat or receive). */
+  readonly routerFeelsFaults?: boolean;
+  /** Some requests must outlast the request timeout (the client gives up on them). */
+  readonly timesOut?: boolean;
+}
+
+/** Forwarded after 1 to 2 s, the delay changing with the request's place in the run. */
+function delayOneToTwoSeconds(request: ProxiedRequest): FaultAction {
+  return { kind: "delay", ms: 1_000 + (request.sequence % 5) * 250 };
+}
+
+/**
+ * Past a request timeout of 300 ms. A long poll outlasts it too, when the queue has nothing to
+ * give (the SDK waits for the answer's headers): these scenarios poll without waiting.
+ */
+const TIMING_OUT = {
+  aws: { requestTimeoutMs: SHORT_REQUEST_TIMEOUT_MS },
+  waitTimeSeconds: 0,
+  timesOut: true,
+} as const;
+
+/** The scenario with only 2 attempts per request, whose faults the router must feel. */
+function withFewAttempts(scenario: Scenario): Scenario {
+  return {
+    ...scenario,
+    name: `${scenario.name}, ${FEW_ATTEMPTS} attempts`,
+    aws: { ...scenario.aws, maxAttempts: FEW_ATTEMPTS },
+    routerFeelsFaults: true,
+  };
 }
 
 const SCENARIOS: Scenario[] = [
   { name: "20% answered 500", rules: () => [share(0.2, 11, awsInternalErrorAnswer)] },
   { name: "20% throttled", rules: () => [share(0.2, 12, awsThrottlingAnswer)] },
-  // The file's aws settings have no request timeout, and the SDK sets none: a delay only slows.
-  { name: "10% delayed 2 s", rules: () => [share(0.1, 13, () => ({ kind: "delay", ms: 2_000 }))] },
   { name: "10% connections reset", rules: () => [share(0.1, 14, () => ({ kind: "reset" }))] },
   { name: "10% answers truncated", rules: () => [share(0.1, 15, () => ({ kind: "truncate", bytes: 1 }))] },
   {
@@ -107,6 +170,23 @@ const SCENARIOS: Scenario[] = [
       },
     ],
   },
+  {
+    name: `10% delayed 1–2 s, past a ${SHORT_REQUEST_TIMEOUT_MS} ms request timeout`,
+    rules: () => [share(0.1, 16, delayOneToTwoSeconds)],
+    ...TIMING_OUT,
+  },
+  // The same kinds of faults with only 2 attempts per request: a fault hitting both attempts
+  // reaches the router. The shares are higher so that happens in every run of the scenario.
+  withFewAttempts({ name: "40% answered 500", rules: () => [share(0.4, 21, awsInternalErrorAnswer)] }),
+  withFewAttempts({
+    name: "30% connections reset",
+    rules: () => [share(0.3, 24, () => ({ kind: "reset" }))],
+  }),
+  withFewAttempts({
+    name: `30% delayed 1–2 s, past a ${SHORT_REQUEST_TIMEOUT_MS} ms request timeout`,
+    rules: () => [share(0.3, 26, delayOneToTwoSeconds)],
+    ...TIMING_OUT,
+  }),
 ];
 
 /** Seeded traffic with the real samples mixed in: a few hundred records per file, some routed. */
@@ -144,25 +224,19 @@ function announcedKeys(body: string): string[] {
 }
 
 /**
- * A rule that never acts: at each DeleteMessage of a notification still in flight (one the
- * emulator would delete), it checks that every routed record of that notification is already
- * in a sink queue, and lists the deletes that come too early.
+ * A rule that never acts: at each delete of a notification still in flight (one the emulator
+ * would delete; DeleteMessage, or an entry of DeleteMessageBatch), it checks that every routed
+ * record of that notification is already in a sink queue, and lists the deletes that come too early.
  */
 function deleteAuditor(world: TrailWorld, routedByKey: ReadonlyMap<string, string[]>) {
   const early: { messageId: string; missing: string[] }[] = [];
   let checked = 0;
-  const rule: FaultRule = (request) => {
-    if (awsOperation(request) === "DeleteMessageBatch") {
-      throw new Error("DeleteMessageBatch is not audited: check it here before relying on it");
-    }
-    if (awsOperation(request) !== "DeleteMessage") return undefined;
-    const { QueueUrl, ReceiptHandle } = JSON.parse(request.body.toString()) as Record<string, string>;
-    if (queueName(QueueUrl!) !== queueName(world.queueUrl)) return undefined;
+  const audit = (receiptHandle: string) => {
     const entry = aws.server
       .inspectQueue(queueName(world.queueUrl))
-      ?.messages.inflight.find((e) => e.receiptHandle === ReceiptHandle);
+      ?.messages.inflight.find((e) => e.receiptHandle === receiptHandle);
     // Already deleted (a retry of a delete whose answer was lost) or handed out again: deletes nothing.
-    if (!entry) return undefined;
+    if (!entry) return;
     checked += 1;
     const arrived = new Set(
       Object.values(world.sinkQueueUrls).flatMap((url) =>
@@ -173,9 +247,43 @@ function deleteAuditor(world: TrailWorld, routedByKey: ReadonlyMap<string, strin
       .flatMap((key) => routedByKey.get(key) ?? [])
       .filter((id) => !arrived.has(id));
     if (missing.length > 0) early.push({ messageId: entry.message.messageId, missing });
+  };
+  const rule: FaultRule = (request) => {
+    const operation = awsOperation(request);
+    if (operation !== "DeleteMessage" && operation !== "DeleteMessageBatch") return undefined;
+    const { QueueUrl, ReceiptHandle, Entries } = JSON.parse(request.body.toString()) as {
+      QueueUrl: string;
+      ReceiptHandle?: string;
+      Entries?: { ReceiptHandle: string }[];
+    };
+    if (queueName(QueueUrl) !== queueName(world.queueUrl)) return undefined;
+    for (const receiptHandle of Entries?.map((e) => e.ReceiptHandle) ?? [ReceiptHandle!])
+      audit(receiptHandle);
     return undefined;
   };
   return { rule, early, checked: () => checked };
+}
+
+/**
+ * The requests of `operation` the emulator did whose answer the client never used: cut on the
+ * way (truncated, reset, the client gone), or sent whole but too late, the client's request
+ * timeout having fired first (a busy event loop): the SDK then sent another attempt of the same
+ * call (same `amz-sdk-invocation-id`).
+ */
+function lostAnswers(requests: readonly ProxyExchange[], operation: string): ProxyExchange[] {
+  const calls = requests.filter((r) => awsOperation(r) === operation);
+  const invocation = (r: ProxyExchange) => String(r.headers["amz-sdk-invocation-id"]);
+  return calls.filter(
+    (r) =>
+      r.answeredBy === "target" &&
+      (r.outcome === "cut" ||
+        calls.some((later) => invocation(later) === invocation(r) && attemptOf(later) > attemptOf(r))),
+  );
+}
+
+/** Which attempt of its call a request is, 1 for the first (the SDK's `amz-sdk-request` header). */
+function attemptOf(request: ProxiedRequest): number {
+  return Number(/attempt=(\d+)/.exec(String(request.headers["amz-sdk-request"]))?.[1] ?? 1);
 }
 
 /** The event ids a SendMessageBatch request carried. */
@@ -190,8 +298,39 @@ function count<T>(items: Iterable<T>): Map<T, number> {
   return counts;
 }
 
+/** Resolves once the proxy answered (or dropped) every request its rules were asked about. */
+async function untilAllAnswered(proxy: FaultProxy, asked: () => number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (proxy.requests.length < asked()) {
+    if (Date.now() > deadline)
+      throw new Error(`${asked() - proxy.requests.length} request(s) never answered`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A ChangeMessageVisibility of the heartbeat: the full visibility timeout again (a give-back sets 0). */
+function isHeartbeat(request: ProxiedRequest): boolean {
+  if (awsOperation(request) !== "ChangeMessageVisibility") return false;
+  const { VisibilityTimeout } = JSON.parse(request.body.toString()) as { VisibilityTimeout: number };
+  return VisibilityTimeout === VISIBILITY_TIMEOUT_SECONDS;
+}
+
+/** What the router itself saw fail, out of its logs: faults the SDK's retries did not absorb. */
+function routerFelt(logs: LogLine[]) {
+  const counted = (prefix: string) => logs.filter((l) => l.msg.startsWith(prefix)).length;
+  return {
+    sinkRetries: counted("retrying entries the service failed"),
+    nacks: counted("envelope given back"),
+    failedDeletes: counted("delete failed"),
+    failedHeartbeats: counted("could not extend the visibility timeout"),
+    failedGiveBacks: counted("could not give the message back"),
+    failedReceives: counted("receive failed"),
+  };
+}
+
 /** Runs `run --once` until the notification queue is empty (waiting for hidden messages to reappear). */
 async function runUntilEmpty(
+  pipelineFile: string,
   world: TrailWorld,
   sinks: { instances: string; users: string },
 ): Promise<{ code: number; logs: LogLine[] }[]> {
@@ -221,9 +360,8 @@ async function runUntilEmpty(
 describe("the CMDB pipeline under injected faults", () => {
   let worlds = 0;
 
-  it.each(SCENARIOS)(
-    "loses no record and deletes nothing early: $name",
-    async (scenario) => {
+  for (const scenario of SCENARIOS) {
+    it(`loses no record and deletes nothing early: ${scenario.name}`, async () => {
       const n = ++worlds;
       const world = await createTrailWorld(aws, {
         bucket: `faults-${n}`,
@@ -242,7 +380,7 @@ describe("the CMDB pipeline under injected faults", () => {
         ]),
       );
       const routed = [...routedByKey.values()].flat();
-      expect(routed.length).toBeGreaterThan(20);
+      expect(routed.length).toBeGreaterThan(10);
       await deliverLogFiles(aws, world, files);
       const keysByMessage = new Map(
         aws.server
@@ -252,15 +390,23 @@ describe("the CMDB pipeline under injected faults", () => {
       expect(keysByMessage.size).toBe(files.length);
 
       const auditor = deleteAuditor(world, routedByKey);
+      let asked = 0;
+      const countAsked: FaultRule = () => {
+        asked += 1;
+        return undefined;
+      };
       let proxy: FaultProxy | undefined;
       proxy = await startFaultProxy({
         target: aws.endpoint,
-        rules: [auditor.rule, ...scenario.rules(() => proxy!)],
+        rules: [countAsked, auditor.rule, ...scenario.rules(() => proxy!)],
       });
       proxies.push(proxy);
       process.env.AWS_ENDPOINT_URL = proxy.endpoint;
 
-      const runs = await runUntilEmpty(world, sinks);
+      const runs = await runUntilEmpty(await pipelineFileFor(scenario, n), world, sinks);
+      // Requests still delayed when the client gave up on them go through later: let them, so the
+      // sink queues and the proxy's list hold everything they did.
+      await untilAllAnswered(proxy, () => asked);
 
       // Every routed record arrived, and nothing else did.
       const copies = count(
@@ -276,7 +422,7 @@ describe("the CMDB pipeline under injected faults", () => {
       expect(auditor.checked()).toBeGreaterThanOrEqual(files.length);
 
       // Duplicates: each extra copy of a record comes from a second handling of its notification,
-      // or from a SendMessageBatch the emulator did whose answer was lost (the SDK sent it again).
+      // or from a SendMessageBatch the emulator did whose answer the client never used.
       const handled = count(
         runs.flatMap((run) =>
           run.logs.filter((l) => l.msg === "message received").map((l) => String(l.messageId)),
@@ -287,11 +433,7 @@ describe("the CMDB pipeline under injected faults", () => {
         for (const key of keys) handlingsByKey.set(key, handled.get(messageId) ?? 0);
       }
       const resentAfterLostAnswer = count(
-        proxy.requests
-          .filter(
-            (r) => awsOperation(r) === "SendMessageBatch" && r.answeredBy === "target" && r.outcome === "cut",
-          )
-          .flatMap(sentEventIds),
+        lostAnswers(proxy.requests, "SendMessageBatch").flatMap(sentEventIds),
       );
       const unexplained: string[] = [];
       for (const [key, ids] of routedByKey) {
@@ -310,6 +452,12 @@ describe("the CMDB pipeline under injected faults", () => {
       } else {
         expect(faulted).toBeGreaterThan(0);
       }
+      // Delayed requests the client gave up on: forwarded after it left, so the answer was cut.
+      const timedOut = proxy.requests.filter((r) => r.fault === "delay" && r.outcome === "cut").length;
+      if (scenario.timesOut) expect(timedOut).toBeGreaterThan(0);
+      const felt = routerFelt(runs.flatMap((run) => run.logs));
+      const feltTotal = Object.values(felt).reduce((sum, c) => sum + c, 0);
+      if (scenario.routerFeelsFaults) expect(feltTotal, JSON.stringify(felt)).toBeGreaterThan(0);
       console.info(
         JSON.stringify({
           scenario: scenario.name,
@@ -317,6 +465,10 @@ describe("the CMDB pipeline under injected faults", () => {
           routedRecords: routed.length,
           requests: proxy.requests.length,
           faulted,
+          timedOut,
+          sdkRetries: proxy.requests.filter((r) => attemptOf(r) > 1).length,
+          heartbeats: proxy.requests.filter(isHeartbeat).length,
+          ...felt,
           runs: runs.length,
           failedRuns: runs.filter((r) => r.code !== 0).length,
           redeliveries,
@@ -324,7 +476,6 @@ describe("the CMDB pipeline under injected faults", () => {
           deletesChecked: auditor.checked(),
         }),
       );
-    },
-    60_000,
-  );
+    }, 60_000);
+  }
 });
