@@ -3,3 +3,5 @@
 import { main } from "../dist/main.js";
 
 process.exitCode = await main(process.argv);
+// A plugin still closing when the run gave up waiting (it was logged) must not keep the process alive.
+setTimeout(() => process.exit(), 1_000).unref();

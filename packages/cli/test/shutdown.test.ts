@@ -24,7 +24,8 @@ const BUCKET = "shutdown-trail";
 
 /**
  * A sink that marks when a delivery starts, waits `delayMs`, then appends the event ids it
- * delivered to `deliveredFile`.
+ * delivered to `deliveredFile`. With `hangOnClose`, its close() never returns and keeps the
+ * process busy, like a client stuck on a dead connection.
  */
 const SLOW_SINK_MODULE = `
 import { appendFileSync, writeFileSync } from "node:fs";
@@ -33,7 +34,12 @@ export default {
   type: "slow-file",
   schema: {
     type: "object",
-    properties: { startedFile: { type: "string" }, deliveredFile: { type: "string" }, delayMs: { type: "integer" } },
+    properties: {
+      startedFile: { type: "string" },
+      deliveredFile: { type: "string" },
+      delayMs: { type: "integer" },
+      hangOnClose: { type: "boolean" },
+    },
     required: ["startedFile", "deliveredFile", "delayMs"],
   },
   create: (config) => ({
@@ -43,7 +49,11 @@ export default {
       for (const record of records) appendFileSync(config.deliveredFile, record.eventID + "\\n");
       return { delivered: records.length, failed: [] };
     },
-    async close() {},
+    close() {
+      if (!config.hangOnClose) return Promise.resolve();
+      setInterval(() => {}, 1_000);
+      return new Promise(() => {});
+    },
   }),
 };
 `;
@@ -73,6 +83,7 @@ interface Scenario {
   readonly shutdownTimeoutSeconds: number;
   /** Of the source; 120 s unless a test needs killed work to reappear soon. */
   readonly visibilityTimeout?: number;
+  readonly hangOnClose?: boolean;
 }
 
 /** A source queue holding `messages` notifications (one log file of 2 records each) and a pipeline file. */
@@ -84,6 +95,7 @@ async function prepare(scenario: Scenario) {
       accountId: "111122223333",
       region: "us-east-1",
       time: "2026-11-26T12:05:00Z",
+      kind: "log",
     });
     const records = [0, 1].map((n) => ({
       eventID: `${scenario.name}-${i}-${n}`,
@@ -123,7 +135,15 @@ async function prepare(scenario: Scenario) {
               to: ["slow"],
             },
           ],
-          sinks: { slow: { type: "slow-file", startedFile, deliveredFile, delayMs: scenario.delayMs } },
+          sinks: {
+            slow: {
+              type: "slow-file",
+              startedFile,
+              deliveredFile,
+              delayMs: scenario.delayMs,
+              hangOnClose: scenario.hangOnClose ?? false,
+            },
+          },
         },
       ],
     }),
@@ -203,6 +223,30 @@ describe("trailrouter run: SIGTERM", () => {
     expect(run.stderr()).toMatch(/shutdown deadline passed with 1 envelope\(s\) unfinished/);
   });
 
+  it("exits though a sink's close() hangs: unfinished work given back, the hung close logged", async () => {
+    const scenario = await prepare({
+      name: "hung-close",
+      messages: 1,
+      delayMs: 60_000,
+      shutdownTimeoutSeconds: 1,
+      hangOnClose: true,
+    });
+    const run = startRun(scenario.config);
+    await waitForFile(scenario.startedFile, run.child);
+    const signalledAt = Date.now();
+    run.child.kill("SIGTERM");
+    const code = await run.exited;
+
+    expect(code, run.stderr()).toBe(0);
+    // The deadline (1 s), the close grace (3 s) and the exit backstop (1 s), far below the hung
+    // close's forever.
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
+    expect(await delivered(scenario.deliveredFile)).toEqual([]);
+    expect(await queueDepth(aws, scenario.queueUrl)).toEqual({ visible: 1, inFlight: 0 });
+    expect(run.stderr()).toMatch(/1 plugin\(s\) did not close within \d+ ms/);
+    expect(run.stderr()).toMatch(/"unclosed":\[\{"plugin":"sink:slow-file","name":"slow"\}\]/);
+  });
+
   it("exits 130 at once on a second signal, deleting nothing", async () => {
     const scenario = await prepare({
       name: "twice",
@@ -223,6 +267,25 @@ describe("trailrouter run: SIGTERM", () => {
     expect(await delivered(scenario.deliveredFile)).toEqual([]);
     // Still in the queue (hidden until its visibility timeout ends), not deleted.
     expect(await queueDepth(aws, scenario.queueUrl)).toEqual({ visible: 0, inFlight: 1 });
+  });
+});
+
+describe("trailrouter run --once", () => {
+  it("exits when done though a sink's close() hangs, the message deleted and the hung close logged", async () => {
+    const scenario = await prepare({
+      name: "once-hung-close",
+      messages: 1,
+      delayMs: 0,
+      shutdownTimeoutSeconds: 30,
+      hangOnClose: true,
+    });
+    const run = startRun(scenario.config, ["--once"]);
+    const code = await run.exited;
+
+    expect(code, run.stderr()).toBe(0);
+    expect(new Set(await delivered(scenario.deliveredFile))).toEqual(new Set(scenario.eventIds));
+    expect(await queueDepth(aws, scenario.queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    expect(run.stderr()).toMatch(/1 plugin\(s\) did not close within \d+ ms/);
   });
 });
 

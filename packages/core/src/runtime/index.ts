@@ -6,5 +6,5 @@ export {
   RoutedBatch,
   Router,
 } from "./router.js";
-export { type RunPipelinesOptions, runPipelines } from "./run.js";
+export { CLOSE_GRACE_MS, type RunPipelinesOptions, runPipelines } from "./run.js";
 export { type PipelineSummary, type RunSummary, summarize } from "./summary.js";

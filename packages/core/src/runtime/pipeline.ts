@@ -57,7 +57,7 @@ export class Pipeline {
     private readonly router: Router,
     private readonly sinks: ReadonlyMap<string, Sink>,
     /** Every created plugin instance that has a close(): source, sinks, and any other. */
-    private readonly closables: readonly { close(): Promise<void> }[],
+    private readonly closables: readonly Closable[],
   ) {}
 
   /** Envelopes whose shutdown deadline passed: the source gives them back, they are never settled here. */
@@ -77,7 +77,7 @@ export class Pipeline {
     container.register(TOKENS.AwsSettings, { useValue: pipelineAws });
     container.register(TOKENS.AwsClients, { useValue: awsClientFactory(pipelineAws) });
 
-    const created: { close(): Promise<void> }[] = [];
+    const created: Closable[] = [];
     const build = async <K extends PluginKind>(
       kind: K,
       name: string,
@@ -97,7 +97,11 @@ export class Pipeline {
       try {
         const instance = (await plugin.create(block, context)) as PluginKinds[K];
         if (typeof (instance as { close?: unknown }).close === "function")
-          created.push(instance as unknown as { close(): Promise<void> });
+          created.push({
+            plugin: `${kind}:${block.type}`,
+            name,
+            instance: instance as unknown as { close(): Promise<void> },
+          });
         return instance;
       } catch (error) {
         throw asTrailrouterError(error, "plugin", {
@@ -138,7 +142,7 @@ export class Pipeline {
       }
       return new Pipeline(config.name, container, logger, metrics, source, decoder, router, sinks, created);
     } catch (error) {
-      await Promise.allSettled(created.map((c) => c.close()));
+      await Promise.allSettled(created.map((c) => c.instance.close()));
       container.dispose();
       throw error;
     }
@@ -278,14 +282,47 @@ export class Pipeline {
     );
   }
 
-  async close(): Promise<void> {
-    const results = await Promise.allSettled(this.closables.map((c) => c.close()));
-    for (const r of results) {
-      if (r.status === "rejected")
-        this.logger.warn({ err: asTrailrouterError(r.reason, "plugin").toJSON() }, "close failed");
+  /**
+   * Closes every plugin instance at once, waiting at most `timeoutMs`: a close() still pending
+   * then is logged and left to finish on its own, so a plugin that hangs cannot hold up the exit.
+   */
+  async close(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const open = new Set(this.closables);
+    const closing = Promise.all(
+      this.closables.map(async (closable) => {
+        try {
+          await closable.instance.close();
+        } catch (error) {
+          const where = { pipeline: this.name, plugin: closable.plugin, name: closable.name };
+          this.logger.warn({ err: asTrailrouterError(error, "plugin", where).toJSON() }, "close failed");
+        } finally {
+          open.delete(closable);
+        }
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const closed = await Promise.race([closing.then(() => true), timedOut]);
+    clearTimeout(timer);
+    if (!closed) {
+      this.logger.warn(
+        { unclosed: [...open].map(({ plugin, name }) => ({ plugin, name })), closeTimeoutMs: timeoutMs },
+        `${open.size} plugin(s) did not close within ${timeoutMs} ms: not waiting for them`,
+      );
     }
     this.container.dispose();
   }
+}
+
+/** A plugin instance with a close(), and what to call it in logs. */
+interface Closable {
+  /** `kind:type`, as in error contexts. */
+  readonly plugin: string;
+  /** The sink's or route's name; `source`, `decoder`. */
+  readonly name: string;
+  readonly instance: { close(): Promise<void> };
 }
 
 /**

@@ -9,6 +9,12 @@ import type { Clock, Logger } from "../services.js";
 import { Pipeline } from "./pipeline.js";
 import { type RunSummary, summarize } from "./summary.js";
 
+/**
+ * What closing the plugins may take at least: after a stop whose deadline passed (unfinished
+ * envelopes are given back as the source closes), or after a run that had no deadline.
+ */
+export const CLOSE_GRACE_MS = 3_000;
+
 export interface RunPipelinesOptions {
   readonly registry: PluginRegistry;
   readonly logger: Logger;
@@ -47,18 +53,27 @@ export async function runPipelines(
       );
     }
   } catch (error) {
-    await Promise.allSettled(pipelines.map((p) => p.close()));
+    await Promise.all(pipelines.map((p) => p.close(CLOSE_GRACE_MS)));
     throw error;
   }
 
+  const shutdownTimeoutSeconds = config.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+  // The shutdown deadline counts from the abort: closing gets what is left of it.
+  let abortedAt = signal.aborted ? Date.now() : undefined;
+  const onAbort = () => {
+    abortedAt = Date.now();
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
   let receiveResults: boolean[];
   try {
-    const shutdownTimeoutSeconds = config.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
     receiveResults = await Promise.all(
       pipelines.map((p) => p.run({ signal, once: options.once, shutdownTimeoutSeconds })),
     );
   } finally {
-    await Promise.allSettled(pipelines.map((p) => p.close()));
+    signal.removeEventListener("abort", onAbort);
+    const left = abortedAt === undefined ? 0 : abortedAt + shutdownTimeoutSeconds * 1000 - Date.now();
+    const closeTimeoutMs = Math.max(left, CLOSE_GRACE_MS);
+    await Promise.all(pipelines.map((p) => p.close(closeTimeoutMs)));
   }
 
   const summaries = await Promise.all(
