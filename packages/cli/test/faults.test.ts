@@ -265,20 +265,26 @@ function deleteAuditor(world: TrailWorld, routedByKey: ReadonlyMap<string, strin
 }
 
 /**
- * The requests of `operation` the emulator did whose answer the client never used: cut on the
- * way (truncated, reset, the client gone), or sent whole but too late, the client's request
- * timeout having fired first (a busy event loop): the SDK then sent another attempt of the same
- * call (same `amz-sdk-invocation-id`).
+ * Per record, the SendMessageBatch requests fauxqs did whose answer the client did not use: cut
+ * on the way (truncated, reset, the client gone), or followed in the same run by another request
+ * carrying the record — the client sent it again, so the answer came too late (after the request
+ * timeout, on a busy event loop) or not at all. `runEnds` holds the last request of each run.
  */
-function lostAnswers(requests: readonly ProxyExchange[], operation: string): ProxyExchange[] {
-  const calls = requests.filter((r) => awsOperation(r) === operation);
-  const invocation = (r: ProxyExchange) => String(r.headers["amz-sdk-invocation-id"]);
-  return calls.filter(
-    (r) =>
-      r.answeredBy === "target" &&
-      (r.outcome === "cut" ||
-        calls.some((later) => invocation(later) === invocation(r) && attemptOf(later) > attemptOf(r))),
-  );
+function unusedSends(requests: readonly ProxyExchange[], runEnds: readonly number[]): Map<string, number> {
+  const runOf = (request: ProxiedRequest) => runEnds.findIndex((end) => request.sequence <= end);
+  const sends = requests
+    .filter((r) => awsOperation(r) === "SendMessageBatch")
+    .sort((a, b) => a.sequence - b.sequence)
+    .map((request) => ({ request, run: runOf(request), ids: sentEventIds(request) }));
+  const unused = new Map<string, number>();
+  sends.forEach((send, i) => {
+    if (send.request.answeredBy !== "target") return;
+    for (const id of send.ids) {
+      const sentAgain = sends.slice(i + 1).some((later) => later.run === send.run && later.ids.includes(id));
+      if (send.request.outcome === "cut" || sentAgain) unused.set(id, (unused.get(id) ?? 0) + 1);
+    }
+  });
+  return unused;
 }
 
 /** Which attempt of its call a request is, 1 for the first (the SDK's `amz-sdk-request` header). */
@@ -333,16 +339,17 @@ async function runUntilEmpty(
   pipelineFile: string,
   world: TrailWorld,
   sinks: { instances: string; users: string },
-): Promise<{ code: number; logs: LogLine[] }[]> {
+  lastRequest: () => number,
+): Promise<{ code: number; logs: LogLine[]; lastRequest: number }[]> {
   const deadline = Date.now() + SCENARIO_DEADLINE_MS;
-  const runs: { code: number; logs: LogLine[] }[] = [];
+  const runs: { code: number; logs: LogLine[]; lastRequest: number }[] = [];
   for (;;) {
     const { code, logs } = await runOnce(pipelineFile, {
       TRAIL_QUEUE_URL: world.queueUrl,
       INSTANCES_QUEUE_URL: sinks.instances,
       USERS_QUEUE_URL: sinks.users,
     });
-    runs.push({ code, logs });
+    runs.push({ code, logs, lastRequest: lastRequest() });
     const queue = aws.server.inspectQueue(queueName(world.queueUrl))!.messages;
     if (queue.ready.length + queue.delayed.length + queue.inflight.length === 0) return runs;
     if (Date.now() > deadline) {
@@ -391,8 +398,10 @@ describe("the CMDB pipeline under injected faults", () => {
 
       const auditor = deleteAuditor(world, routedByKey);
       let asked = 0;
-      const countAsked: FaultRule = () => {
+      let lastRequest = 0;
+      const countAsked: FaultRule = (request) => {
         asked += 1;
+        lastRequest = Math.max(lastRequest, request.sequence);
         return undefined;
       };
       let proxy: FaultProxy | undefined;
@@ -403,7 +412,7 @@ describe("the CMDB pipeline under injected faults", () => {
       proxies.push(proxy);
       process.env.AWS_ENDPOINT_URL = proxy.endpoint;
 
-      const runs = await runUntilEmpty(await pipelineFileFor(scenario, n), world, sinks);
+      const runs = await runUntilEmpty(await pipelineFileFor(scenario, n), world, sinks, () => lastRequest);
       // Requests still delayed when the client gave up on them go through later: let them, so the
       // sink queues and the proxy's list hold everything they did.
       await untilAllAnswered(proxy, () => asked);
@@ -432,8 +441,9 @@ describe("the CMDB pipeline under injected faults", () => {
       for (const [messageId, keys] of keysByMessage) {
         for (const key of keys) handlingsByKey.set(key, handled.get(messageId) ?? 0);
       }
-      const resentAfterLostAnswer = count(
-        lostAnswers(proxy.requests, "SendMessageBatch").flatMap(sentEventIds),
+      const resentAfterLostAnswer = unusedSends(
+        proxy.requests,
+        runs.map((run) => run.lastRequest),
       );
       const unexplained: string[] = [];
       for (const [key, ids] of routedByKey) {
