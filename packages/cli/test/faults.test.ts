@@ -177,7 +177,7 @@ const SCENARIOS: Scenario[] = [
   },
   // The same kinds of faults with only 2 attempts per request: a fault hitting both attempts
   // reaches the router. The shares are higher so that happens in every run of the scenario.
-  withFewAttempts({ name: "40% answered 500", rules: () => [share(0.4, 21, awsInternalErrorAnswer)] }),
+  withFewAttempts({ name: "50% answered 500", rules: () => [share(0.5, 21, awsInternalErrorAnswer)] }),
   withFewAttempts({
     name: "30% connections reset",
     rules: () => [share(0.3, 24, () => ({ kind: "reset" }))],
