@@ -8,6 +8,10 @@
  * A bad file throws a DecodeError once its first records may already have been yielded. The
  * error is the one a whole-file decode would give: a fault of the gzip stream or the size cap
  * anywhere in the file wins over bad JSON, which wins over JSON that is not a log.
+ *
+ * Given `mayMatch` (the router's prefilter), a record whose text fails it is skipped without
+ * being parsed, unless `strict`: its brackets and strings are still checked, its other syntax
+ * is not, so a syntax error inside such a record does not fail the file.
  */
 import { constants } from "node:buffer";
 import { createGunzip } from "node:zlib";
