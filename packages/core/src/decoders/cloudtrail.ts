@@ -89,10 +89,7 @@ export class CloudTrailDecoder implements Decoder {
     };
     const chunks = this.chunks(object.body, scanned);
     const text = new Utf8Chunks();
-    const scanner = new RecordsScanner(
-      scanned,
-      this.strict ? {} : { mayMatch: options.mayMatch, skipped: options.skipped },
-    );
+    const scanner = new RecordsScanner(scanned, this.strict ? {} : options);
     try {
       for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next()) {
         const bytes = chunk.value;

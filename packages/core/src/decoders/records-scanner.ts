@@ -15,7 +15,7 @@
  * checked that way, its contents (literals, commas, colons) are not.
  */
 import { DecodeError, type ErrorContext } from "../errors.js";
-import type { TrailRecord } from "../interfaces.js";
+import type { DecodeOptions, TrailRecord } from "../interfaces.js";
 
 const TAB = 0x09;
 const LINE_FEED = 0x0a;
@@ -81,12 +81,6 @@ export interface ScannedObject {
   readonly context: ErrorContext;
 }
 
-/** Records the caller wants: those whose text fails `mayMatch` are skipped unparsed (see DecodeOptions). */
-export interface RecordFilter {
-  mayMatch?(recordJson: string): boolean;
-  skipped?(): void;
-}
-
 export class RecordsScanner {
   private text = "";
   private pos = 0;
@@ -131,10 +125,10 @@ export class RecordsScanner {
 
   constructor(
     private readonly object: ScannedObject,
-    filter: RecordFilter = {},
+    filter: DecodeOptions = {},
   ) {
-    this.mayMatch = filter.mayMatch;
-    this.skipped = filter.skipped;
+    this.mayMatch = filter.mayMatch?.bind(filter);
+    this.skipped = filter.skipped?.bind(filter);
   }
 
   /** Take the next piece of text. Call only once `next()` has returned undefined. */
