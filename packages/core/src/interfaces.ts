@@ -71,9 +71,10 @@ export interface Source {
 /** What the runtime tells a decoder about the records it wants. A decoder may ignore it. */
 export interface DecodeOptions {
   /**
-   * False only for a record that no route can match, given the record's JSON text exactly as it
-   * is in the object. A decoder may then leave that record unparsed and not yield it, reporting
-   * it to `skipped` instead.
+   * False only for a record that no route can match, given the JSON text that the decoder would
+   * JSON.parse into that record, exactly as it is in the object. A decoder may then leave the
+   * record unparsed and not yield it, reporting it to `skipped` instead. A decoder whose records
+   * are not the parse of a piece of text must not use it.
    */
   mayMatch?(recordJson: string): boolean;
   /** Called once for each record left out because `mayMatch` was false, so that every record is counted. */
