@@ -68,9 +68,22 @@ export interface Source {
   close(): Promise<void>;
 }
 
+/** What the runtime tells a decoder about the records it wants. A decoder may ignore it. */
+export interface DecodeOptions {
+  /**
+   * False only for a record that no route can match, given the JSON text that the decoder would
+   * JSON.parse into that record, exactly as it is in the object. A decoder may then leave the
+   * record unparsed and not yield it, reporting it to `skipped` instead. A decoder whose records
+   * are not the parse of a piece of text must not use it.
+   */
+  mayMatch?(recordJson: string): boolean;
+  /** Called once for each record left out because `mayMatch` was false, so that every record is counted. */
+  skipped?(): void;
+}
+
 export interface Decoder {
   /** The records of one object. Throws a DecodeError (with bucket and key) for bad content. */
-  decode(object: SourceObject): Iterable<TrailRecord> | AsyncIterable<TrailRecord>;
+  decode(object: SourceObject, options?: DecodeOptions): Iterable<TrailRecord> | AsyncIterable<TrailRecord>;
 }
 
 export interface Matcher {

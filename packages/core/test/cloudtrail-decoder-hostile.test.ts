@@ -355,3 +355,91 @@ describe("hostile input: JSON that looks like structure", () => {
     await expectError(`[1,2}`, "InvalidJson");
   });
 });
+
+describe("hostile input, records skipped by a prefilter", () => {
+  /** Records yielded and skipped with `mayMatch`, in chunks of 64 bytes at every offset, and whole. */
+  async function decodeFiltered(
+    text: string,
+    mayMatch: (json: string) => boolean,
+    decoderOptions: { strict?: boolean } = {},
+  ): Promise<(Outcome & { skipped: number })[]> {
+    const outcomes: (Outcome & { skipped: number })[] = [];
+    const decoders = [
+      ...Array.from(
+        { length: 64 },
+        (_, shift) => [new CloudTrailDecoder({ chunkSize: 64, ...decoderOptions }), shift] as const,
+      ),
+      [new CloudTrailDecoder(decoderOptions), 0] as const,
+    ];
+    for (const [decoder, shift] of decoders) {
+      let skipped = 0;
+      const records: TrailRecord[] = [];
+      const options = { mayMatch, skipped: () => void skipped++ };
+      try {
+        for await (const record of decoder.decode(object(`${" ".repeat(shift)}${text}`), options))
+          records.push(record);
+        outcomes.push({ records, skipped });
+      } catch (error) {
+        expect(error).toBeInstanceOf(DecodeError);
+        outcomes.push({ records, skipped, error: error as DecodeError });
+      }
+    }
+    return outcomes;
+  }
+
+  it("cuts records whose end is easy to mistake exactly, skipped or not", async () => {
+    const records = [
+      { eventVersion: "1", note: '},{"eventVersion":"2"}' },
+      { eventVersion: "3", nested: [{ eventVersion: "4" }, { eventVersion: "5" }], keep: true },
+      { eventVersion: "6", text: '\\"}]{[' },
+      { eventVersion: "6", keep: true },
+      { other: 1 },
+      { eventVersion: "7", nested: [{ eventVersion: "8", keep: true }, { eventVersion: "9" }] },
+      { eventVersion: "10" },
+    ];
+    const kept = (json: string) => json.includes('"keep"');
+    for (const outcome of await decodeFiltered(log(records), kept)) {
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.records).toEqual(records.filter((r) => kept(JSON.stringify(r))));
+      expect(outcome.records.length + outcome.skipped).toBe(records.length);
+    }
+  });
+
+  it("passes a syntax error inside a skipped record, and fails on it when strict", async () => {
+    const text = `{"Records":[${JSON.stringify(record)},{"eventName":"Other","n":01,"t":tru},${JSON.stringify(record)}]}`;
+    const mayMatch = (json: string) => json.includes('"CreateUser"');
+    for (const outcome of await decodeFiltered(text, mayMatch)) {
+      expect(outcome.error).toBeUndefined();
+      expect(outcome).toMatchObject({ records: [record, record], skipped: 1 });
+    }
+    for (const outcome of await decodeFiltered(text, mayMatch, { strict: true })) {
+      expect(outcome.error?.code).toBe("InvalidJson");
+      expect(outcome.error?.context).toEqual({ ...location, index: 1 });
+      expect(outcome.skipped).toBe(0);
+    }
+  });
+
+  it("refuses a skipped record whose string or brackets do not close", async () => {
+    const never = () => false;
+    for (const text of [
+      `{"Records":[{"eventName":"Other","t":"open}]}`,
+      `{"Records":[{"eventName":"Other","t":{"a":1}]}`,
+      `{"Records":[{"eventName":"Other"}}]}`,
+      `{"Records":[{"eventName":"Other"}`,
+    ]) {
+      for (const outcome of await decodeFiltered(text, never)) {
+        expect(outcome.error?.code, text).toBe("InvalidJson");
+      }
+    }
+  });
+
+  it("still parses records that are not objects, and refuses them", async () => {
+    for (const outcome of await decodeFiltered(
+      `{"Records":[${JSON.stringify(record)},[1],"x"]}`,
+      () => false,
+    )) {
+      expect(outcome.error?.code).toBe("RecordNotObject");
+      expect(outcome.error?.context).toEqual({ ...location, index: 1 });
+    }
+  });
+});

@@ -199,4 +199,47 @@ describe("the streaming decoder and a whole-file decode", () => {
       { numRuns: 400 },
     );
   });
+
+  it("give the same records when the decoder skips those a prefilter rules out, and count them", async () => {
+    // A test on the text that formatting does not change: how many quotes it holds.
+    const quotes = (json: string) => json.split('"').length - 1;
+    const kept = (json: string) => quotes(json) % 3 !== 0;
+    let skipped = 0;
+    let yielded = 0;
+    await fc.assert(
+      fc.asyncProperty(text, encoding, async (json, how) => {
+        const body = how.gzip ? gzipSync(json) : json;
+        const expected = decodeWhole(body, 1 << 20);
+        let skippedHere = 0;
+        const records: TrailRecord[] = [];
+        let error: unknown;
+        const decoder = new CloudTrailDecoder({ chunkSize: how.chunkSize });
+        const options = {
+          mayMatch: kept,
+          skipped: () => {
+            skippedHere++;
+          },
+        };
+        try {
+          for await (const record of decoder.decode({ ...location, body }, options)) records.push(record);
+        } catch (thrown) {
+          error = thrown;
+        }
+        if (expected.code !== undefined) {
+          expect(error).toBeInstanceOf(DecodeError);
+          return;
+        }
+        expect(error).toBeUndefined();
+        const objects = expected.records as object[];
+        expect(records).toEqual(objects.filter((record) => kept(JSON.stringify(record))));
+        expect(records.length + skippedHere).toBe(objects.length);
+        skipped += skippedHere;
+        yielded += records.length;
+      }),
+      { numRuns: 400 },
+    );
+    // Both outcomes are common, so the agreement means something.
+    expect(skipped).toBeGreaterThan(200);
+    expect(yielded).toBeGreaterThan(200);
+  });
 });

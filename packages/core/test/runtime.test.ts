@@ -5,6 +5,7 @@
 import {
   type AnyPlugin,
   builtinPlugins,
+  type DecodeError,
   DeliveryError,
   definePlugin,
   type Envelope,
@@ -21,7 +22,8 @@ import { describe, expect, it } from "vitest";
 
 interface FakeMessage {
   id: string;
-  objects: (TrailRecord[] | Error)[];
+  /** The records of a log file, its raw text, or the error reading it throws. */
+  objects: (TrailRecord[] | string | Error)[];
 }
 
 /** A world of in-memory queues: messages in, records out, and what was acked or nacked. */
@@ -51,7 +53,9 @@ function memoryWorld(
                 yield {
                   bucket: "b",
                   key: `${message.id}/${i}`,
-                  body: new TextEncoder().encode(JSON.stringify({ Records: object })),
+                  body: new TextEncoder().encode(
+                    typeof object === "string" ? object : JSON.stringify({ Records: object }),
+                  ),
                 };
               }
             },
@@ -343,5 +347,65 @@ describe("runtime memory bound", () => {
     expect(world.acked).toEqual([]);
     expect(world.nacked.map((n) => n.id)).toEqual(["big"]);
     expect(world.received.get("security")!.length).toBe(FLUSH_ROUTED_RECORDS * 2 - 1);
+  });
+});
+
+describe("runtime prefilter", () => {
+  const pipeline = (decoder: string) => `
+pipelines:
+  - name: p
+    source: { type: memory }
+    decoder: ${decoder}
+    routes:
+      - { name: users, match: { type: event-pattern, pattern: { eventSource: [iam.amazonaws.com], eventName: [CreateUser] } }, to: [security] }
+    sinks:
+      security: { type: memory }
+`;
+  async function runWith(world: ReturnType<typeof memoryWorld>, decoder: string) {
+    const registry = new PluginRegistry([...builtinPlugins, ...world.plugins]);
+    const loaded = await parsePipelineText(pipeline(decoder), { registry });
+    return runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true });
+  }
+  const records = [
+    record("1", "ListUsers"),
+    record("2", "CreateUser"),
+    record("3", "GetUser"),
+    record("4", "RunInstances", "ec2.amazonaws.com"),
+  ];
+  // Record 3 has a syntax error (`tru`) but no route can match it; its brackets and strings hold.
+  const corrupt = JSON.stringify({ Records: records }).replace('"GetUser"', '"GetUser","bad":tru');
+
+  it("counts the records the decoder skipped unparsed, and routes the others", async () => {
+    const world = memoryWorld([{ id: "m1", objects: [records] }]);
+    const summary = await runWith(world, "{ type: cloudtrail }");
+    expect(world.received.get("security")!.map((r) => r.eventID)).toEqual(["2"]);
+    expect(summary.pipelines[0]!.records).toBe(4);
+    expect(world.acked).toEqual(["m1"]);
+  });
+
+  it("lets a syntax error in a record no route matches pass, unless the decoder is strict", async () => {
+    const lenient = memoryWorld([{ id: "m1", objects: [corrupt] }]);
+    const summary = await runWith(lenient, "{ type: cloudtrail }");
+    expect(lenient.received.get("security")!.map((r) => r.eventID)).toEqual(["2"]);
+    expect(summary.pipelines[0]!.records).toBe(4);
+    expect(lenient.acked).toEqual(["m1"]);
+
+    const strict = memoryWorld([{ id: "m1", objects: [corrupt] }]);
+    await runWith(strict, "{ type: cloudtrail, strict: true }");
+    expect(strict.acked).toEqual([]);
+    expect(strict.nacked.map((n) => [n.id, (n.error as DecodeError).code])).toEqual([["m1", "InvalidJson"]]);
+  });
+
+  it("still refuses a record no route matches whose brackets do not close", async () => {
+    const text = JSON.stringify({ Records: records });
+    const unclosed = [
+      text.slice(0, -3),
+      text.replace('"iam.amazonaws.com"},{"eventID":"4"', '"iam.amazonaws.com",{"eventID":"4"'),
+    ];
+    expect(unclosed.every((body) => body !== text && body.length < text.length)).toBe(true);
+    const world = memoryWorld(unclosed.map((body, i) => ({ id: `m${i}`, objects: [body] })));
+    await runWith(world, "{ type: cloudtrail }");
+    expect(world.acked).toEqual([]);
+    expect(world.nacked.map((n) => (n.error as DecodeError).code)).toEqual(["InvalidJson", "InvalidJson"]);
   });
 });

@@ -8,11 +8,15 @@
  * A bad file throws a DecodeError once its first records may already have been yielded. The
  * error is the one a whole-file decode would give: a fault of the gzip stream or the size cap
  * anywhere in the file wins over bad JSON, which wins over JSON that is not a log.
+ *
+ * Given `mayMatch` (the router's prefilter), a record whose text fails it is skipped without
+ * being parsed, unless `strict`: its brackets and strings are still checked, its other syntax
+ * is not, so a syntax error inside such a record does not fail the file.
  */
 import { constants } from "node:buffer";
 import { createGunzip } from "node:zlib";
 import { DecodeError, PluginError } from "../errors.js";
-import type { Decoder, SourceObject, TrailRecord } from "../interfaces.js";
+import type { DecodeOptions, Decoder, SourceObject, TrailRecord } from "../interfaces.js";
 import { definePlugin } from "../plugin.js";
 import { RecordsScanner, type ScannedObject } from "./records-scanner.js";
 import { Utf8Chunks } from "./utf8-chunks.js";
@@ -35,6 +39,12 @@ export interface CloudTrailDecoderOptions {
   maxDecompressedBytes?: number;
   /** Bytes of JSON text decompressed and scanned at a time. */
   chunkSize?: number;
+  /**
+   * Parse every record, even those the caller's `mayMatch` rules out, so that a syntax error
+   * anywhere fails the file. Otherwise such records are only cut out (brackets and strings
+   * checked) and skipped.
+   */
+  strict?: boolean;
 }
 
 /** The errors that come from the bytes themselves rather than from the JSON they hold. */
@@ -43,6 +53,7 @@ const BYTE_ERRORS = new Set(["CorruptGzip", "DecompressedTooLarge"]);
 export class CloudTrailDecoder implements Decoder {
   readonly maxDecompressedBytes: number;
   readonly chunkSize: number;
+  readonly strict: boolean;
 
   constructor(options: CloudTrailDecoderOptions = {}) {
     const max = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
@@ -63,17 +74,22 @@ export class CloudTrailDecoder implements Decoder {
     }
     this.maxDecompressedBytes = max;
     this.chunkSize = chunkSize;
+    this.strict = options.strict ?? false;
   }
 
-  /** The records of the object, each as soon as it is read; a DecodeError (with bucket and key) for a bad file. */
-  async *decode(object: SourceObject): AsyncGenerator<TrailRecord> {
+  /**
+   * The records of the object, each as soon as it is read; a DecodeError (with bucket and key)
+   * for a bad file. Unless `strict`, records whose text fails `options.mayMatch` are skipped
+   * unparsed and reported to `options.skipped`.
+   */
+  async *decode(object: SourceObject, options: DecodeOptions = {}): AsyncGenerator<TrailRecord> {
     const scanned: ScannedObject = {
       where: `s3://${object.bucket}/${object.key}`,
       context: { bucket: object.bucket, key: object.key },
     };
     const chunks = this.chunks(object.body, scanned);
     const text = new Utf8Chunks();
-    const scanner = new RecordsScanner(scanned);
+    const scanner = new RecordsScanner(scanned, this.strict ? {} : options);
     try {
       for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next()) {
         const bytes = chunk.value;
@@ -159,6 +175,7 @@ function isGzip(body: Uint8Array): boolean {
 
 export interface CloudTrailDecoderConfig {
   maxDecompressedBytes?: number;
+  strict?: boolean;
 }
 
 /** `decoder: { type: cloudtrail }` */
@@ -177,8 +194,15 @@ export const cloudtrailDecoder = definePlugin<"decoder", CloudTrailDecoderConfig
         description:
           "Refuse a log file whose JSON is larger than this many bytes once gunzipped (a gzip bomb)",
       },
+      strict: {
+        type: "boolean",
+        default: false,
+        description:
+          "Parse every record, so that a syntax error anywhere in a log file fails it. By default a record that no route can match (none of the literal values the routes' event patterns require appears in its text) is only checked for brackets and strings, not parsed",
+      },
     },
     additionalProperties: false,
   },
-  create: (config) => new CloudTrailDecoder({ maxDecompressedBytes: config.maxDecompressedBytes }),
+  create: (config) =>
+    new CloudTrailDecoder({ maxDecompressedBytes: config.maxDecompressedBytes, strict: config.strict }),
 });

@@ -9,9 +9,13 @@
  * soon as it is seen; a document that is valid JSON but not a log (no Records, Records not an
  * array, a record that is not an object) stops the records but is only thrown at the end, once
  * the rest of the text is known to be valid JSON.
+ *
+ * Given a `mayMatch` test, a record (an object) whose text fails it is not parsed: it is cut by
+ * walking its brackets and strings, reported to `skipped`, and not returned. Its structure is
+ * checked that way, its contents (literals, commas, colons) are not.
  */
 import { DecodeError, type ErrorContext } from "../errors.js";
-import type { TrailRecord } from "../interfaces.js";
+import type { DecodeOptions, TrailRecord } from "../interfaces.js";
 
 const TAB = 0x09;
 const LINE_FEED = 0x0a;
@@ -110,7 +114,22 @@ export class RecordsScanner {
   /** The document is valid JSON so far but not a log: thrown at the end unless the JSON breaks. */
   private notALog: DecodeError | undefined;
 
-  constructor(private readonly object: ScannedObject) {}
+  private readonly mayMatch: ((recordJson: string) => boolean) | undefined;
+  private readonly skipped: (() => void) | undefined;
+  /**
+   * The end of the guessed record at `start` whose text failed `mayMatch`, or -1: if walking
+   * through the record ends there, the guess was right and the record is skipped without
+   * testing its text again.
+   */
+  private ruledOutEnd = -1;
+
+  constructor(
+    private readonly object: ScannedObject,
+    filter: DecodeOptions = {},
+  ) {
+    this.mayMatch = filter.mayMatch?.bind(filter);
+    this.skipped = filter.skipped?.bind(filter);
+  }
 
   /** Take the next piece of text. Call only once `next()` has returned undefined. */
   push(text: string): void {
@@ -120,6 +139,7 @@ export class RecordsScanner {
     }
     this.text = text;
     this.pos = 0;
+    this.ruledOutEnd = -1;
   }
 
   /** The next record in the text pushed so far, or undefined when more text is needed. */
@@ -257,9 +277,15 @@ export class RecordsScanner {
     }
     const end = text.indexOf(this.nextRecordMarker, start + this.recordHead.length) + 1;
     if (end === 0) return this.wrongGuess();
+    const json = text.slice(start, end);
+    if (this.mayMatch !== undefined && !this.mayMatch(json)) {
+      // Not parsed, so the guess is not proven: walking through the record decides (see valueCut).
+      this.ruledOutEnd = end;
+      return NO_GUESS;
+    }
     let record: TrailRecord;
     try {
-      record = JSON.parse(text.slice(start, end));
+      record = JSON.parse(json);
     } catch {
       return this.wrongGuess();
     }
@@ -386,10 +412,24 @@ export class RecordsScanner {
   private valueCut(): TrailRecord | undefined {
     const last = this.text.slice(this.start, this.pos);
     let json = last;
-    if (this.pieces.length > 0) {
+    const whole = this.pieces.length === 0;
+    if (!whole) {
       this.pieces.push(last);
       json = this.pieces.join("");
       this.pieces = [];
+    }
+    const ruledOut = whole && this.ruledOutEnd === this.pos;
+    this.ruledOutEnd = -1;
+    if (
+      this.role === RECORD &&
+      this.mayMatch !== undefined &&
+      json.charCodeAt(0) === OPEN_BRACE &&
+      (ruledOut || !this.mayMatch(json))
+    ) {
+      this.state = AFTER_RECORD;
+      this.index++;
+      this.skipped?.();
+      return undefined;
     }
     let value: unknown;
     try {

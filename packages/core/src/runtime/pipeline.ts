@@ -5,7 +5,7 @@
 import type { DependencyContainer } from "tsyringe";
 import type { PipelineConfig, PluginConfig } from "../config/types.js";
 import { asTrailrouterError, DeliveryError, type ErrorContext, TrailrouterError } from "../errors.js";
-import type { Decoder, Envelope, Sink, Source, SourceObject } from "../interfaces.js";
+import type { DecodeOptions, Decoder, Envelope, Sink, Source, SourceObject } from "../interfaces.js";
 import { eventPatternMatcher } from "../matchers/event-pattern/plugin.js";
 import type { RouterMetrics } from "../metrics.js";
 import type { PluginContext, PluginKind, PluginKinds } from "../plugin.js";
@@ -234,8 +234,15 @@ export class Pipeline {
     const where = { pipeline: this.name, messageId: envelope.id, bucket: object.bucket, key: object.key };
     let batch = new RoutedBatch();
     let records = 0;
+    // Records the router's prefilter rules out are skipped by the decoder, and counted here.
+    const decodeOptions: DecodeOptions = {
+      mayMatch: this.router.mayMatch,
+      skipped: () => {
+        records++;
+      },
+    };
     try {
-      for await (const record of this.decoder.decode(object)) {
+      for await (const record of this.decoder.decode(object, decodeOptions)) {
         records++;
         this.router.route(record, batch);
         if (batch.size >= FLUSH_ROUTED_RECORDS) {

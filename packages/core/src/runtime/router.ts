@@ -46,6 +46,12 @@ export class Router {
   private readonly patternRoutes: readonly number[];
   /** Positions of the routes that have their own Matcher, in file order. */
   private readonly matcherRoutes: readonly number[];
+  /**
+   * False only for a record's JSON text that no route can match (the decoder may then skip
+   * parsing it); undefined when some route can match records no text test rules out: a route
+   * with its own Matcher, or a pattern that pins no literal value.
+   */
+  readonly mayMatch: ((recordJson: string) => boolean) | undefined;
   /** Sinks the record being routed has been added to; `route` runs synchronously, so one set serves all records. */
   private readonly sinksOfRecord = new Set<string>();
 
@@ -68,6 +74,8 @@ export class Router {
               return [route.name, route.pattern] as const;
             }),
           );
+    const prefilter = matcherRoutes.length === 0 ? this.patterns?.prefilter : undefined;
+    this.mayMatch = prefilter === undefined ? undefined : (recordJson) => prefilter.mayMatch(recordJson);
   }
 
   /** Adds the record to `batch` under every sink of every route it matches, routes in file order. */

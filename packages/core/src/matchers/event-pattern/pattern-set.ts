@@ -26,6 +26,7 @@ import { TrailrouterError } from "../../errors.js";
 import { type CompiledPattern, type Conjunction, compileConjunction, expandEventPattern } from "./compile.js";
 import { type CandidateSink, FieldIndex, type LeafFiling, leafFiling } from "./field-index.js";
 import type { Leaf } from "./leaf.js";
+import { compilePrefilter, type RecordPrefilter } from "./prefilter.js";
 
 /** Patterns by name: an object, or `[name, pattern]` pairs. Names must be unique. */
 export type NamedPatterns = Readonly<Record<string, unknown>> | Iterable<readonly [string, unknown]>;
@@ -37,6 +38,11 @@ export interface CompiledPatternSet {
   match(event: unknown): string[];
   /** Positions in `names` of the patterns the event matches, ascending. */
   matchIndices(event: unknown): readonly number[];
+  /**
+   * A test on a record's JSON text, false only for records that no pattern can match; undefined
+   * when some alternative pins no literal text (see prefilter.ts).
+   */
+  readonly prefilter: RecordPrefilter | undefined;
 }
 
 /**
@@ -73,7 +79,11 @@ export function compilePatterns(patterns: NamedPatterns): CompiledPatternSet {
       });
     }
   });
-  return new PatternSet(names, alternatives);
+  return new PatternSet(
+    names,
+    alternatives,
+    compilePrefilter(alternatives.map((alternative) => alternative.fields)),
+  );
 }
 
 interface AlternativeSource {
@@ -177,6 +187,7 @@ class PatternSet implements CompiledPatternSet, CandidateSink {
   constructor(
     readonly names: readonly string[],
     sources: readonly AlternativeSource[],
+    readonly prefilter: RecordPrefilter | undefined,
   ) {
     const groups: Group[] = [];
     const groupIds = new Map<string, number>();
