@@ -19,6 +19,7 @@ import {
 } from "@trailrouter/core";
 import { Heartbeat } from "./heartbeat.js";
 import { classifyTrailKey, parseNotification } from "./notification.js";
+import { readObjectBody } from "./object-body.js";
 import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
 /** At shutdown, how long a heartbeat beat still waiting for its answer may delay the give-back. */
@@ -164,20 +165,27 @@ export class SqsEnvelope implements Envelope {
 
   private async fetch({ bucket, key }: ObjectLocation): Promise<Uint8Array> {
     const context = { messageId: this.id, bucket, key };
-    let body: Uint8Array | undefined;
+    const { maxObjectBytes } = this.services.options;
     try {
       const response = await this.services.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const size = response.ContentLength ?? 0;
-      if (size > this.services.options.maxObjectBytes) {
+      const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+      if (!body)
+        throw new ObjectFetchError(
+          "EmptyResponse",
+          `GetObject returned no body for s3://${bucket}/${key}`,
+          context,
+        );
+      const size = response.ContentLength;
+      if (size !== undefined && size > maxObjectBytes) {
         // Refused before reading: a huge object must not exhaust memory (and crash every try).
-        (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        body.destroy?.();
         throw new ObjectFetchError(
           "ObjectTooLarge",
-          `s3://${bucket}/${key} is ${size} bytes, over maxObjectBytes (${this.services.options.maxObjectBytes})`,
+          `s3://${bucket}/${key} is ${size} bytes, over maxObjectBytes (${maxObjectBytes})`,
           { ...context, size },
         );
       }
-      body = await response.Body?.transformToByteArray();
+      return await readObjectBody(body, size, maxObjectBytes, context);
     } catch (error) {
       if (error instanceof ObjectFetchError) throw error;
       const code = (error as Error).name || "Error";
@@ -188,13 +196,6 @@ export class SqsEnvelope implements Envelope {
         { cause: error },
       );
     }
-    if (!body)
-      throw new ObjectFetchError(
-        "EmptyResponse",
-        `GetObject returned no body for s3://${bucket}/${key}`,
-        context,
-      );
-    return body;
   }
 
   async ack(): Promise<void> {
