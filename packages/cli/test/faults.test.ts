@@ -144,25 +144,19 @@ function announcedKeys(body: string): string[] {
 }
 
 /**
- * A rule that never acts: at each DeleteMessage of a notification still in flight (one the
- * emulator would delete), it checks that every routed record of that notification is already
- * in a sink queue, and lists the deletes that come too early.
+ * A rule that never acts: at each delete (DeleteMessage, or an entry of DeleteMessageBatch) of a
+ * notification still in flight (one the emulator would delete), it checks that every routed
+ * record of that notification is already in a sink queue, and lists the deletes that come too early.
  */
 function deleteAuditor(world: TrailWorld, routedByKey: ReadonlyMap<string, string[]>) {
   const early: { messageId: string; missing: string[] }[] = [];
   let checked = 0;
-  const rule: FaultRule = (request) => {
-    if (awsOperation(request) === "DeleteMessageBatch") {
-      throw new Error("DeleteMessageBatch is not audited: check it here before relying on it");
-    }
-    if (awsOperation(request) !== "DeleteMessage") return undefined;
-    const { QueueUrl, ReceiptHandle } = JSON.parse(request.body.toString()) as Record<string, string>;
-    if (queueName(QueueUrl!) !== queueName(world.queueUrl)) return undefined;
+  const audit = (receiptHandle: string) => {
     const entry = aws.server
       .inspectQueue(queueName(world.queueUrl))
-      ?.messages.inflight.find((e) => e.receiptHandle === ReceiptHandle);
+      ?.messages.inflight.find((e) => e.receiptHandle === receiptHandle);
     // Already deleted (a retry of a delete whose answer was lost) or handed out again: deletes nothing.
-    if (!entry) return undefined;
+    if (!entry) return;
     checked += 1;
     const arrived = new Set(
       Object.values(world.sinkQueueUrls).flatMap((url) =>
@@ -173,6 +167,21 @@ function deleteAuditor(world: TrailWorld, routedByKey: ReadonlyMap<string, strin
       .flatMap((key) => routedByKey.get(key) ?? [])
       .filter((id) => !arrived.has(id));
     if (missing.length > 0) early.push({ messageId: entry.message.messageId, missing });
+  };
+  const rule: FaultRule = (request) => {
+    const operation = awsOperation(request);
+    if (operation !== "DeleteMessage" && operation !== "DeleteMessageBatch") return undefined;
+    const input = JSON.parse(request.body.toString()) as {
+      QueueUrl: string;
+      ReceiptHandle?: string;
+      Entries?: { ReceiptHandle: string }[];
+    };
+    if (queueName(input.QueueUrl) !== queueName(world.queueUrl)) return undefined;
+    const handles =
+      operation === "DeleteMessage"
+        ? [input.ReceiptHandle!]
+        : (input.Entries ?? []).map((e) => e.ReceiptHandle);
+    for (const handle of handles) audit(handle);
     return undefined;
   };
   return { rule, early, checked: () => checked };

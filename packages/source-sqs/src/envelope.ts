@@ -17,6 +17,7 @@ import {
   type SourceObject,
   TrailrouterError,
 } from "@trailrouter/core";
+import type { MessageDeleter } from "./deletes.js";
 import { Heartbeat } from "./heartbeat.js";
 import { classifyTrailKey, parseNotification } from "./notification.js";
 import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
@@ -30,6 +31,8 @@ export type ReceivedMessage = Message & { MessageId: string; ReceiptHandle: stri
 export interface EnvelopeServices {
   readonly sqs: SQSClient;
   readonly s3: S3Client;
+  /** Deletes of acknowledged messages, several per request. */
+  readonly deleter: MessageDeleter;
   readonly options: SqsSourceOptions;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
@@ -77,7 +80,11 @@ export type Outcome = "acked" | "nacked" | "released";
 export interface SettleHooks {
   /** Called once, when the envelope is settled (before the SQS call). */
   readonly settling: (outcome: Outcome, messageId: string) => void;
-  /** Called once, after the SQS call of ack or nack finished, whatever its outcome. */
+  /**
+   * Called once, when the envelope's SQS call is done with it: after a nack's or a give-back's
+   * call finished (whatever its outcome), once an ack's delete is queued (the source's close()
+   * sends and waits for queued deletes).
+   */
   readonly settled: () => void;
 }
 
@@ -199,17 +206,20 @@ export class SqsEnvelope implements Envelope {
 
   async ack(): Promise<void> {
     if (!this.settle("acked")) return;
-    const { sqs, options, logger } = this.services;
+    const { deleter, options, logger } = this.services;
+    let deleted: Promise<void>;
     try {
       await this.heartbeat?.stop();
-      await sqs.send(
-        new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: this.message.ReceiptHandle }),
-      );
+      deleted = deleter.delete(this.id, this.message.ReceiptHandle);
+    } finally {
+      // Queued, the delete goes out with others': the envelope no longer needs its slot.
+      this.hooks.settled();
+    }
+    try {
+      await deleted;
       logger.debug({ messageId: this.id }, "message acked (deleted)");
     } catch (error) {
       throw asTrailrouterError(error, "ack", { messageId: this.id, queueUrl: options.queueUrl });
-    } finally {
-      this.hooks.settled();
     }
   }
 
