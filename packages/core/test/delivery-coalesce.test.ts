@@ -222,28 +222,34 @@ describe("CoalescingDelivery", () => {
     expect(results.every((result) => result.delivered === 3 && result.failed.length === 0)).toBe(true);
   });
 
-  it("on close, sends what waits at once, fails entries waiting for a retry, then refuses new records", async () => {
+  it("on close, fails what waits (queued or for a retry), lets the requests in flight finish, then refuses new records", async () => {
     const clock = manualClock();
-    const { sender, calls } = fakeSender((entries) => ({
-      failed: failAt(entries, ["a0"], { code: "InternalError", message: "busy", retryable: true }),
-    }));
+    let answer: (() => void) | undefined;
+    const { sender, calls } = fakeSender(async (entries, call) => {
+      if (call === 2) await new Promise<void>((resolve) => (answer = resolve));
+      return {
+        failed: failAt(entries, ["a0"], { code: "InternalError", message: "busy", retryable: true }),
+      };
+    });
     const delivery = new CoalescingDelivery(sender, { sink: "out", clock, lingerMs: 1000, random: () => 0 });
     const a = delivery.deliver(recordsOf("a", 10));
     await settle();
-    const b = delivery.deliver(recordsOf("b", 2));
+    const b = delivery.deliver(recordsOf("b", 10));
+    const c = delivery.deliver(recordsOf("c", 2));
     await settle();
-    expect(calls).toHaveLength(1);
+    expect(calls.map((call) => call[0])).toEqual(["a0", "b0"]);
 
     await delivery.close();
-    expect(calls).toEqual([idsOf(recordsOf("a", 10)), ["b0", "b1"]]);
-    expect(await b).toEqual({ delivered: 2, failed: [] });
+    expect(await c).toMatchObject({ delivered: 0, failed: [{ error: { code: "SinkClosed" } }, {}] });
     const closedA = await a;
     expect(closedA.delivered).toBe(9);
     expect(closedA.failed[0]?.error).toMatchObject({ code: "InternalError", context: { eventID: "a0" } });
+    answer?.();
+    expect(await b).toEqual({ delivered: 10, failed: [] });
 
-    const late = await delivery.deliver(recordsOf("c", 1));
+    const late = await delivery.deliver(recordsOf("d", 1));
     expect(late.delivered).toBe(0);
-    expect(late.failed[0]?.error).toMatchObject({ code: "SinkClosed", context: { eventID: "c0" } });
+    expect(late.failed[0]?.error).toMatchObject({ code: "SinkClosed", context: { eventID: "d0" } });
     expect(calls).toHaveLength(2);
   });
 });
