@@ -22,8 +22,8 @@ import { Heartbeat } from "./heartbeat.js";
 import { classifyTrailKey, parseNotification } from "./notification.js";
 import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
-/** At shutdown, how long a heartbeat beat still waiting for its answer may delay the give-back. */
-const SHUTDOWN_BEAT_WAIT_MS = 2_000;
+/** At shutdown, how long a heartbeat beat still waiting for its answer may delay the give-back or a delete. */
+export const SHUTDOWN_BEAT_WAIT_MS = 2_000;
 
 /** A received message: SQS always sets its id and receipt handle. */
 export type ReceivedMessage = Message & { MessageId: string; ReceiptHandle: string };

@@ -24,6 +24,7 @@ import {
   type MessagePolicy,
   type ReceivedMessage,
   receiveCountOf,
+  SHUTDOWN_BEAT_WAIT_MS,
   SqsEnvelope,
 } from "./envelope.js";
 import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
@@ -319,7 +320,16 @@ export class SqsSource implements Source {
   /** Gives back what is unsettled and sends the deletes of acks under way before releasing the clients. */
   async close(): Promise<void> {
     await Promise.all([...this.unsettled].map((envelope) => envelope.giveBackUnfinished()));
-    await Promise.all(this.acking);
+    // An ack waits for a heartbeat beat in flight before it queues its delete; a hung beat must not
+    // hold the shutdown: past this wait, that delete fails and the message is received again.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.acking),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SHUTDOWN_BEAT_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     await this.deleter.flush();
     this.sqs.destroy();
     this.s3.destroy();
