@@ -8,11 +8,16 @@
  * the moment the router starts until the notification queue is empty, then every expected record
  * is checked to have arrived in its queue. Prints routed records/s and the ratios; exits 1 below
  * a target.
+ *
+ * To look at one contender: `--contender trailrouter --latency 0 --rounds 1` (both repeatable);
+ * `--cpu-prof-dir DIR` runs the contenders under `node --cpu-prof`; `--count-requests` prints the
+ * AWS requests of each run by operation (at 0 ms through a proxy that adds nothing).
  */
 import { spawn } from "node:child_process";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { createDefaultRegistry, createLogger } from "@trailrouter/cli";
 import {
@@ -23,11 +28,13 @@ import {
   type TrailRecord,
 } from "@trailrouter/core";
 import {
+  awsOperation,
   createTrailWorld,
   deliverLogFiles,
   drainQueue,
   type LocalAwsProcess,
   type LogFile,
+  type ProxiedRequest,
   queueDepth,
   startFaultProxy,
   startLocalAwsProcess,
@@ -174,6 +181,7 @@ async function timeContender(
   world: TrailWorld,
   endpoint: string,
   routes: readonly PlainRoute[],
+  nodeArgs: readonly string[],
 ): Promise<number> {
   const script = {
     naive: new URL("baselines/naive-script.js", import.meta.url),
@@ -192,8 +200,11 @@ async function timeContender(
     AUDIT_QUEUE_URL: world.sinkQueueUrls.audit,
     ROUTES: JSON.stringify(routes),
   };
-  const args =
-    contender === "trailrouter" ? [fileURLToPath(script), "--trailrouter"] : [fileURLToPath(script)];
+  const args = [
+    ...nodeArgs,
+    fileURLToPath(script),
+    ...(contender === "trailrouter" ? ["--trailrouter"] : []),
+  ];
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
@@ -264,10 +275,66 @@ function median(values: readonly number[]): number {
 
 const rate = (value: number) => Math.round(value).toLocaleString("en-US");
 
+interface BenchSelection {
+  readonly contenders: readonly Contender[];
+  readonly latencies: readonly number[];
+  readonly rounds: number;
+  /** Node options of the contenders' processes (`--cpu-prof`). */
+  readonly nodeArgs: readonly string[];
+  readonly countRequests: boolean;
+}
+
+function selectionFromArguments(): BenchSelection {
+  const { values } = parseArgs({
+    options: {
+      contender: { type: "string", multiple: true },
+      latency: { type: "string", multiple: true },
+      rounds: { type: "string" },
+      "cpu-prof-dir": { type: "string" },
+      "count-requests": { type: "boolean" },
+    },
+  });
+  const contenders = (values.contender ?? CONTENDERS) as Contender[];
+  for (const contender of contenders) {
+    if (!CONTENDERS.includes(contender)) throw new Error(`unknown contender "${contender}"`);
+  }
+  const latencies = values.latency?.map(Number) ?? [...LATENCIES_MS];
+  for (const latency of latencies) {
+    if (!LATENCIES_MS.includes(latency as (typeof LATENCIES_MS)[number]))
+      throw new Error(`latency must be one of ${LATENCIES_MS.join(", ")}, not ${latency}`);
+  }
+  const profileDir = values["cpu-prof-dir"];
+  return {
+    contenders,
+    latencies,
+    rounds: values.rounds === undefined ? ROUNDS : Number(values.rounds),
+    nodeArgs: profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+    countRequests: values["count-requests"] ?? false,
+  };
+}
+
+/** AWS requests by operation (S3's REST calls by method), sorted by count. */
+function requestCounts(requests: readonly ProxiedRequest[]): string {
+  const counts = new Map<string, number>();
+  for (const request of requests) {
+    const operation = awsOperation(request) ?? `S3 ${request.method}`;
+    counts.set(operation, (counts.get(operation) ?? 0) + 1);
+  }
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([operation, count]) => `${operation} ${count}`)
+    .join(", ");
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
+  const selection = selectionFromArguments();
+  const wholeBench =
+    selection.contenders.length === CONTENDERS.length && selection.latencies.length === LATENCIES_MS.length;
   const aws = await startLocalAwsProcess();
   const proxy = await startFaultProxy({ target: aws.endpoint, rules: [() => ({ kind: "delay", ms: 10 })] });
+  // Counting at 0 ms needs a proxy too; it only forwards.
+  const counter = selection.countRequests ? await startFaultProxy({ target: aws.endpoint }) : undefined;
   try {
     const world = await createTrailWorld(aws, {
       bucket: "trail-logs",
@@ -298,29 +365,35 @@ async function main(): Promise<void> {
     );
 
     const rates = new Map<string, number[]>();
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const latency of LATENCIES_MS) {
-        for (const contender of CONTENDERS) {
+    for (let round = 1; round <= selection.rounds; round++) {
+      for (const latency of selection.latencies) {
+        for (const contender of selection.contenders) {
           const corpus = contender === "naive" && latency > 0 ? slice : whole;
           const label = `round ${round}, ${latency} ms, ${contender}`;
           const notifications = await deliverLogFiles(aws, world, corpus.files);
           await waitForNotifications(aws, world, notifications.length);
-          const endpoint = latency > 0 ? proxy.endpoint : aws.endpoint;
-          const seconds = await timeContender(contender, aws, world, endpoint, routes);
+          const through = latency > 0 ? proxy : counter;
+          const before = through?.requests.length ?? 0;
+          const endpoint = through?.endpoint ?? aws.endpoint;
+          const seconds = await timeContender(contender, aws, world, endpoint, routes, selection.nodeArgs);
           await verify(aws, world, corpus, label);
           await purge(aws, world);
           const routedPerSecond = corpus.routed / seconds;
           console.log(
             `${label}: ${corpus.routed} routed in ${seconds.toFixed(2)} s, ${rate(routedPerSecond)}/s`,
           );
+          if (selection.countRequests && through) {
+            console.log(`  requests: ${requestCounts(through.requests.slice(before))}`);
+          }
           const key = `${contender}@${latency}`;
           rates.set(key, [...(rates.get(key) ?? []), routedPerSecond]);
         }
       }
     }
 
+    if (!wholeBench) return;
     const median_ = (contender: Contender, latency: number) => median(rates.get(`${contender}@${latency}`)!);
-    console.log(`\nRouted records/s, median of ${ROUNDS} rounds (range):\n`);
+    console.log(`\nRouted records/s, median of ${selection.rounds} rounds (range):\n`);
     printTable(
       [
         "added latency",
@@ -367,6 +440,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nWhole bench: ${((performance.now() - began) / 1000).toFixed(0)} s`);
   } finally {
+    await counter?.stop();
     await proxy.stop();
     await aws.stop();
   }

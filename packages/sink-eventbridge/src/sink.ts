@@ -10,6 +10,7 @@ import {
   type BatchSender,
   batchingSink,
   definePlugin,
+  lingerMsSchema,
   type OutputFormat,
   outputFormatSchema,
   type RetrySettings,
@@ -43,6 +44,7 @@ export interface EventBridgeSinkConfig {
   maxBatchBytes?: number;
   maxEntryBytes?: number;
   format?: OutputFormat;
+  lingerMs?: number;
   retry?: RetrySettings;
   aws?: AwsSettings;
 }
@@ -108,6 +110,7 @@ export const eventBridgeSink = definePlugin<"sink", EventBridgeSinkConfig>({
         description:
           "What the event's detail carries: record, the CloudTrail record; eventbridge, EventBridge's CloudTrail event envelope around it",
       },
+      lingerMs: lingerMsSchema,
       retry: retrySettingsSchema,
       aws: awsSettingsSchema,
     },
@@ -138,6 +141,10 @@ export const eventBridgeSink = definePlugin<"sink", EventBridgeSinkConfig>({
         return putEventsEntryFailures(entries.length, response.Entries ?? []);
       },
     };
-    return batchingSink(sender, context, { retry: config.retry, close: () => client.destroy() });
+    return batchingSink(sender, context, {
+      retry: config.retry,
+      lingerMs: config.lingerMs,
+      close: () => client.destroy(),
+    });
   },
 });

@@ -33,6 +33,7 @@ describe("eventbridge sink options in a pipeline file", () => {
       maxBatchBytes: 262_144,
       maxEntryBytes: 262_144,
       format: "record",
+      lingerMs: 0,
     });
   });
 

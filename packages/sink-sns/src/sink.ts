@@ -72,6 +72,7 @@ export const snsSink = definePlugin<"sink", SnsSinkConfig>({
     return batchingSink(sender, context, {
       retry: config.retry,
       ordered: fifo,
+      lingerMs: config.lingerMs,
       close: () => client.destroy(),
     });
   },

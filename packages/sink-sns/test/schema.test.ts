@@ -46,6 +46,7 @@ describe("sns sink options in a pipeline file", () => {
       maxMessageBytes: 262_144,
       messageGroupIdField: "recipientAccountId",
       format: "record",
+      lingerMs: 0,
     });
   });
 

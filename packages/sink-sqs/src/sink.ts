@@ -66,6 +66,7 @@ export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
     return batchingSink(sender, context, {
       retry: config.retry,
       ordered: fifo,
+      lingerMs: config.lingerMs,
       close: () => client.destroy(),
     });
   },

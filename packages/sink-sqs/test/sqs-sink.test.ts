@@ -133,6 +133,27 @@ describe("sqs sink against SQS", () => {
     expect(byId.get(records[4]?.eventID)?.MessageAttributes).not.toHaveProperty("recipientAccountId");
   });
 
+  it("sends the records of concurrent deliver calls in shared requests, each call told of its own records", async () => {
+    const queueUrl = createQueue();
+    const sink = await createSink({ queueUrl });
+    // Six messages in flight, each routing four records to this sink.
+    const calls = Array.from({ length: 6 }, (_, call) =>
+      Array.from({ length: 4 }, (_, n) => trailRecord(call * 10 + n)),
+    );
+
+    const results = await Promise.all(calls.map((records) => sink.deliver(records)));
+
+    expect(results).toEqual(calls.map(() => ({ delivered: 4, failed: [] })));
+    expect(batchRequests.map((r) => r.Entries.length)).toEqual([10, 10, 4]);
+    const messages = await receiveAll(queueUrl, 24);
+    expect(bodyIds(messages)).toEqual(
+      calls
+        .flat()
+        .map((record) => record.eventID)
+        .sort(),
+    );
+  });
+
   it("gives FIFO messages a group id from the configured field and a deduplication id", async () => {
     const queueUrl = createQueue({ FifoQueue: "true" }, ".fifo");
     const sink = await createSink({ queueUrl });

@@ -17,13 +17,14 @@ import {
   type SourceObject,
   TrailrouterError,
 } from "@trailrouter/core";
+import type { MessageDeleter } from "./deletes.js";
 import { Heartbeat } from "./heartbeat.js";
 import { classifyTrailKey, parseNotification } from "./notification.js";
 import { readObjectBody } from "./object-body.js";
 import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
-/** At shutdown, how long a heartbeat beat still waiting for its answer may delay the give-back. */
-const SHUTDOWN_BEAT_WAIT_MS = 2_000;
+/** At shutdown, how long a heartbeat beat still waiting for its answer may delay the give-back or a delete. */
+export const SHUTDOWN_BEAT_WAIT_MS = 2_000;
 
 /** A received message: SQS always sets its id and receipt handle. */
 export type ReceivedMessage = Message & { MessageId: string; ReceiptHandle: string };
@@ -31,6 +32,8 @@ export type ReceivedMessage = Message & { MessageId: string; ReceiptHandle: stri
 export interface EnvelopeServices {
   readonly sqs: SQSClient;
   readonly s3: S3Client;
+  /** Deletes of acknowledged messages, several per request. */
+  readonly deleter: MessageDeleter;
   readonly options: SqsSourceOptions;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
@@ -78,7 +81,11 @@ export type Outcome = "acked" | "nacked" | "released";
 export interface SettleHooks {
   /** Called once, when the envelope is settled (before the SQS call). */
   readonly settling: (outcome: Outcome, messageId: string) => void;
-  /** Called once, after the SQS call of ack or nack finished, whatever its outcome. */
+  /**
+   * Called once, when the envelope's SQS call is done with it: after a nack's or a give-back's
+   * call finished (whatever its outcome), once an ack's delete is queued (the source's close()
+   * sends and waits for queued deletes).
+   */
   readonly settled: () => void;
 }
 
@@ -200,17 +207,20 @@ export class SqsEnvelope implements Envelope {
 
   async ack(): Promise<void> {
     if (!this.settle("acked")) return;
-    const { sqs, options, logger } = this.services;
+    const { deleter, options, logger } = this.services;
+    let deleted: Promise<void>;
     try {
       await this.heartbeat?.stop();
-      await sqs.send(
-        new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: this.message.ReceiptHandle }),
-      );
+      deleted = deleter.delete(this.id, this.message.ReceiptHandle);
+    } finally {
+      // Queued, the delete goes out with others': the envelope no longer needs its slot.
+      this.hooks.settled();
+    }
+    try {
+      await deleted;
       logger.debug({ messageId: this.id }, "message acked (deleted)");
     } catch (error) {
       throw asTrailrouterError(error, "ack", { messageId: this.id, queueUrl: options.queueUrl });
-    } finally {
-      this.hooks.settled();
     }
   }
 

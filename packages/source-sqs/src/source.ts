@@ -18,11 +18,13 @@ import {
   type Source,
   TOKENS,
 } from "@trailrouter/core";
+import { MessageDeleter } from "./deletes.js";
 import {
   type EnvelopeServices,
   type MessagePolicy,
   type ReceivedMessage,
   receiveCountOf,
+  SHUTDOWN_BEAT_WAIT_MS,
   SqsEnvelope,
 } from "./envelope.js";
 import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
@@ -55,11 +57,13 @@ class Slots {
     for (const wake of [...this.waiters]) wake();
   }
 
-  /** Resolves when a slot is free, or when `signal` aborts. */
-  whenFree(signal: AbortSignal): Promise<void> {
-    if (this.free > 0 || signal.aborted) return Promise.resolve();
+  /** Resolves when `wanted` slots (at most the limit) are free, or when `signal` aborts. */
+  whenFree(signal: AbortSignal, wanted = 1): Promise<void> {
+    const enough = () => this.free >= Math.min(wanted, this.limit) || signal.aborted;
+    if (enough()) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
+        if (!enough()) return;
         this.waiters.delete(wake);
         signal.removeEventListener("abort", wake);
         resolve();
@@ -89,7 +93,10 @@ export class SqsSource implements Source {
   private readonly sqs: SQSClient;
   private readonly s3: S3Client;
   private readonly services: EnvelopeServices;
+  private readonly deleter: MessageDeleter;
   private readonly slots: Slots;
+  /** Acks under way (their delete not queued yet): close() waits for them. */
+  private readonly acking = new Set<Promise<void>>();
   /** Handed out and not settled yet: given back unfinished when the source closes. */
   private readonly unsettled = new Set<SqsEnvelope>();
   private readonly container: PluginContext["container"];
@@ -102,9 +109,11 @@ export class SqsSource implements Source {
     this.clock = context.clock;
     this.sqs = context.aws.client(SQSClient);
     this.s3 = context.aws.client(S3Client);
+    this.deleter = new MessageDeleter(this.sqs, options.queueUrl);
     this.services = {
       sqs: this.sqs,
       s3: this.s3,
+      deleter: this.deleter,
       options,
       logger: this.logger,
       metrics: this.metrics,
@@ -121,10 +130,17 @@ export class SqsSource implements Source {
     let failedReceives = 0;
     try {
       while (!signal.aborted) {
-        await this.slots.whenFree(signal);
+        // Waiting for half the slots (or a full receive) before asking again: one receive then
+        // brings several messages instead of one per envelope settled.
+        await this.slots.whenFree(
+          signal,
+          Math.min(this.options.maxMessages, Math.ceil(this.options.concurrency / 2)),
+        );
         if (signal.aborted) break;
         try {
           this.policy ??= this.messagePolicy(await this.readQueueSettings(signal));
+          // The acks since the last receive go out together, rather than waiting for their linger.
+          this.deleter.sendPending();
           received = await this.receiveMessages(once, signal);
         } catch (error) {
           if (signal.aborted) break;
@@ -170,6 +186,7 @@ export class SqsSource implements Source {
         while (received.length > 0 && !signal.aborted) {
           const message = received.shift()!;
           this.slots.take();
+          let acked: (() => void) | undefined;
           this.logger.debug(
             {
               messageId: message.MessageId,
@@ -185,8 +202,17 @@ export class SqsSource implements Source {
               settling: (outcome, messageId) => {
                 this.unsettled.delete(envelope);
                 if (once && outcome === "nacked") nackedThisRun.add(messageId);
+                if (outcome === "acked") {
+                  const acking = new Promise<void>((resolve) => {
+                    acked = resolve;
+                  }).finally(() => this.acking.delete(acking));
+                  this.acking.add(acking);
+                }
               },
-              settled: () => this.slots.release(),
+              settled: () => {
+                acked?.();
+                this.slots.release();
+              },
             },
             this.policy!,
           );
@@ -291,8 +317,20 @@ export class SqsSource implements Source {
     }
   }
 
+  /** Gives back what is unsettled and sends the deletes of acks under way before releasing the clients. */
   async close(): Promise<void> {
     await Promise.all([...this.unsettled].map((envelope) => envelope.giveBackUnfinished()));
+    // An ack waits for a heartbeat beat in flight before it queues its delete; a hung beat must not
+    // hold the shutdown: past this wait, that delete fails and the message is received again.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.acking),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SHUTDOWN_BEAT_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.deleter.flush();
     this.sqs.destroy();
     this.s3.destroy();
   }

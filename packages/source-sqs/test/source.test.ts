@@ -179,7 +179,7 @@ describe("sqs source against SQS and S3", () => {
       commandNames().filter(
         (name) => name !== "ReceiveMessageCommand" && name !== "GetQueueAttributesCommand",
       ),
-    ).toEqual(["DeleteMessageCommand"]);
+    ).toEqual(["DeleteMessageBatchCommand"]);
   });
 
   it("asks for the configured visibility timeout", async () => {
@@ -344,7 +344,7 @@ describe("sqs source against SQS and S3", () => {
     const beats = commands.filter((c) => c.name === "ChangeMessageVisibilityCommand");
     expect(beats.length).toBeGreaterThanOrEqual(4);
     expect(beats.every((c) => c.input.VisibilityTimeout === 2)).toBe(true);
-    expect(commands.filter((c) => c.name === "DeleteMessageCommand")).toHaveLength(1);
+    expect(commands.filter((c) => c.name === "DeleteMessageBatchCommand")).toHaveLength(1);
     const { ready, inflight } = queueState(queueName);
     expect([...ready, ...inflight]).toEqual([]);
     expect(logs.filter((l) => l.level >= 40)).toEqual([]);
@@ -386,7 +386,7 @@ describe("sqs source against SQS and S3", () => {
     expect(commands.filter((c) => c.name === "ChangeMessageVisibilityCommand").length).toBeGreaterThanOrEqual(
       2,
     );
-    expect(commands.filter((c) => c.name === "DeleteMessageCommand")).toHaveLength(1);
+    expect(commands.filter((c) => c.name === "DeleteMessageBatchCommand")).toHaveLength(1);
   });
 
   it("close gives back at once an envelope still unsettled, and its late ack deletes nothing", async () => {
@@ -400,6 +400,7 @@ describe("sqs source against SQS and S3", () => {
     expect(inflight).toEqual([]);
     await envelope!.ack();
     expect(commandNames()).not.toContain("DeleteMessageCommand");
+    expect(commandNames()).not.toContain("DeleteMessageBatchCommand");
     expect(queueState(queueName).ready).toHaveLength(1);
   });
 

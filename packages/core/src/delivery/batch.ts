@@ -4,11 +4,16 @@
  * count and bytes, sent several requests at a time, and only the entries that failed with a
  * retryable error are sent again.
  */
-import { DeliveryError, type ErrorContext } from "../errors.js";
-import type { DeliveryResult, FailedDelivery, Sink, TrailRecord } from "../interfaces.js";
-import type { PluginContext } from "../plugin.js";
+import type { DeliveryResult, TrailRecord } from "../interfaces.js";
 import { type Clock, type Logger, systemClock } from "../services.js";
-import { backoffDelay, isRetryableError, type RetrySettings, resolveRetrySettings } from "./retry.js";
+import {
+  encodeRecords,
+  type PendingEntry,
+  type Rejection,
+  rejectionFailure,
+  sendRequest,
+} from "./entries.js";
+import { backoffDelay, type RetrySettings, resolveRetrySettings } from "./retry.js";
 
 /** A record in the service's entry shape, and its size as the service counts it. */
 export interface EncodedEntry<Entry> {
@@ -68,21 +73,6 @@ export interface BatchDeliveryOptions {
 
 export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 8;
 
-interface PendingEntry<Entry> {
-  readonly position: number;
-  readonly record: TrailRecord;
-  readonly entry: Entry;
-  readonly bytes: number;
-}
-
-interface Rejection<Entry> {
-  readonly pending: PendingEntry<Entry>;
-  readonly code: string;
-  readonly message: string;
-  readonly retryable: boolean;
-  readonly cause?: unknown;
-}
-
 /**
  * Deliver `records` through `sender`. Never throws for a record-level failure: records that
  * were too large, refused, or still failing when the retries ran out are listed in `failed`.
@@ -98,55 +88,16 @@ export async function deliverInBatches<Entry>(
   const concurrency = options.ordered
     ? 1
     : Math.max(1, options.maxRequestsInFlight ?? DEFAULT_MAX_REQUESTS_IN_FLIGHT);
-  // An entry larger than a whole request can never be sent either.
-  const entryLimit = Math.min(sender.maxEntryBytes, sender.maxBatchBytes);
   const started = clock.now();
-  const failed: { position: number; failure: FailedDelivery }[] = [];
-
-  const errorContext = (record: TrailRecord, extra: ErrorContext = {}): ErrorContext => ({
-    sink: options.sink,
-    ...(options.pipeline === undefined ? {} : { pipeline: options.pipeline }),
-    eventID: record.eventID,
-    ...extra,
-  });
-
-  let pending: PendingEntry<Entry>[] = [];
-  records.forEach((record, position) => {
-    let encoded: EncodedEntry<Entry>;
-    try {
-      encoded = sender.encode(record);
-    } catch (error) {
-      const encodeError = new DeliveryError(
-        "RecordNotEncodable",
-        `sink "${options.sink}" cannot encode record ${record.eventID}: ${(error as Error).message}`,
-        errorContext(record),
-        { cause: error },
-      );
-      failed.push({ position, failure: { record, error: encodeError } });
-      return;
-    }
-    if (encoded.bytes > entryLimit) {
-      const error = new DeliveryError(
-        "RecordTooLarge",
-        `record ${record.eventID} is ${encoded.bytes} bytes, over the ${entryLimit}-byte entry limit of sink "${options.sink}"`,
-        errorContext(record, { bytes: encoded.bytes, limit: entryLimit }),
-      );
-      failed.push({ position, failure: { record, error } });
-      return;
-    }
-    pending.push({ position, record, entry: encoded.entry, bytes: encoded.bytes });
-  });
+  const encoded = encodeRecords(records, sender, options);
+  const failed = encoded.failed;
+  let pending = encoded.pending;
 
   const reject = (rejection: Rejection<Entry>, attempts: number) => {
-    const { record } = rejection.pending;
-    const gaveUp = rejection.retryable ? ` (still failing after ${attempts} attempts)` : "";
-    const error = new DeliveryError(
-      rejection.code,
-      `sink "${options.sink}" could not deliver record ${record.eventID}: ${rejection.message}${gaveUp}`,
-      errorContext(record, { attempts, retryable: rejection.retryable }),
-      rejection.cause === undefined ? undefined : { cause: rejection.cause },
-    );
-    failed.push({ position: rejection.pending.position, failure: { record, error } });
+    failed.push({
+      position: rejection.pending.position,
+      failure: rejectionFailure(rejection, attempts, options),
+    });
   };
 
   for (let attempt = 1; pending.length > 0; attempt++) {
@@ -223,44 +174,6 @@ function splitIntoRequests<Entry>(
   return requests;
 }
 
-async function sendRequest<Entry>(
-  sender: BatchSender<Entry>,
-  request: readonly PendingEntry<Entry>[],
-  sink: string,
-): Promise<Rejection<Entry>[]> {
-  let result: BatchSendResult;
-  try {
-    result = await sender.send(request.map((pending) => pending.entry));
-  } catch (error) {
-    const retryable = isRetryableError(error);
-    const code = error instanceof Error ? error.name : "Error";
-    const message = error instanceof Error ? error.message : String(error);
-    return request.map((pending) => ({ pending, code, message, retryable, cause: error }));
-  }
-  const rejections = new Map<number, Rejection<Entry>>();
-  for (const failure of result.failed) {
-    const pending = request[failure.index];
-    if (!pending) {
-      // A sender bug: nothing is known about this request, so none of it counts as delivered.
-      // Reported as failures (not thrown) so the other requests of the round finish first.
-      const message = `sink "${sink}" reported a failure for entry ${failure.index} of a ${request.length}-entry request`;
-      return request.map((entry) => ({
-        pending: entry,
-        code: "InvalidSendResult",
-        message,
-        retryable: false,
-      }));
-    }
-    rejections.set(failure.index, {
-      pending,
-      code: failure.code,
-      message: failure.message,
-      retryable: failure.retryable,
-    });
-  }
-  return [...rejections.values()];
-}
-
 /** Runs `task` over `items`, `limit` at a time, in order; a task answering "stop" ends the run. */
 async function forEachConcurrently<T>(
   items: readonly T[],
@@ -276,28 +189,4 @@ async function forEachConcurrently<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/**
- * A Sink over `sender`, for plugins whose `create` only has to describe the service: the
- * pipeline's clock and logger, the block's `retry` option, and `ordered` (FIFO: see
- * BatchDeliveryOptions.ordered).
- */
-export function batchingSink<Entry>(
-  sender: BatchSender<Entry>,
-  context: Pick<PluginContext, "name" | "pipeline" | "clock" | "logger">,
-  options: { retry?: RetrySettings; ordered?: boolean; close(): void },
-): Sink {
-  return {
-    deliver: (records) =>
-      deliverInBatches(records, sender, {
-        sink: context.name,
-        pipeline: context.pipeline,
-        retry: options.retry,
-        clock: context.clock,
-        logger: context.logger,
-        ordered: options.ordered,
-      }),
-    close: async () => options.close(),
-  };
 }

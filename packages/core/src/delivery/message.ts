@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { TrailRecord } from "../interfaces.js";
 import type { JsonSchema } from "../plugin.js";
 import type { BatchSender, BatchSendResult, EntryFailure } from "./batch.js";
+import { DEFAULT_LINGER_MS } from "./coalesce.js";
 import { formatRecord, type OutputFormat, outputFormatSchema } from "./format.js";
 
 /** Record fields copied into message attributes, so consumers can filter without parsing. */
@@ -157,7 +158,18 @@ export interface MessageSinkOptions {
   maxMessageBytes?: number;
   messageGroupIdField?: string;
   format?: OutputFormat;
+  lingerMs?: number;
 }
+
+/** The `lingerMs` option of a batching sink. */
+export const lingerMsSchema: JsonSchema = {
+  type: "integer",
+  minimum: 0,
+  maximum: 60_000,
+  default: DEFAULT_LINGER_MS,
+  description:
+    "How long a request that is not full waits for the records of other messages in flight, in ms; 0: until the end of the current turn of the event loop",
+};
 
 /** Schema of the options in MessageSinkOptions, with the service's limits. */
 export function messageSinkProperties(service: MessageService): Record<string, JsonSchema> {
@@ -185,6 +197,7 @@ export function messageSinkProperties(service: MessageService): Record<string, J
     },
     messageGroupIdField: messageGroupIdFieldSchema,
     format: outputFormatSchema,
+    lingerMs: lingerMsSchema,
   };
 }
 

@@ -1,0 +1,42 @@
+/** The Sink of a batching service, built from its BatchSender. */
+import type { Sink } from "../interfaces.js";
+import type { PluginContext } from "../plugin.js";
+import { type BatchSender, deliverInBatches } from "./batch.js";
+import { CoalescingDelivery } from "./coalesce.js";
+import type { RetrySettings } from "./retry.js";
+
+/**
+ * A Sink over `sender`, for plugins whose `create` only has to describe the service: the
+ * pipeline's clock and logger, the block's `retry` and `lingerMs` options, and `ordered` (FIFO:
+ * see BatchDeliveryOptions.ordered). The records of concurrent `deliver` calls share requests
+ * (CoalescingDelivery); an ordered sink delivers each call on its own, one request at a time,
+ * because a shared queue would let one call's retry hold back, or fail, every other call's
+ * records, and FIFO queues and topics are limited by their message groups, not by requests.
+ */
+export function batchingSink<Entry>(
+  sender: BatchSender<Entry>,
+  context: Pick<PluginContext, "name" | "pipeline" | "clock" | "logger">,
+  options: { retry?: RetrySettings; ordered?: boolean; lingerMs?: number | undefined; close(): void },
+): Sink {
+  const settings = {
+    sink: context.name,
+    pipeline: context.pipeline,
+    retry: options.retry,
+    clock: context.clock,
+    logger: context.logger,
+  };
+  if (options.ordered) {
+    return {
+      deliver: (records) => deliverInBatches(records, sender, { ...settings, ordered: true }),
+      close: async () => options.close(),
+    };
+  }
+  const delivery = new CoalescingDelivery(sender, { ...settings, lingerMs: options.lingerMs });
+  return {
+    deliver: (records) => delivery.deliver(records),
+    close: async () => {
+      await delivery.close();
+      options.close();
+    },
+  };
+}
