@@ -86,7 +86,7 @@ function replaceIn(text: string, from: string, to: string): string {
 
 /**
  * The example, with failed messages redelivered at once and lost receives back within seconds,
- * and the scenario's aws settings and long-poll wait.
+ * and the scenario's aws settings.
  */
 async function pipelineFileFor(scenario: Scenario, n: number): Promise<string> {
   let copy = replaceIn(
@@ -94,13 +94,6 @@ async function pipelineFileFor(scenario: Scenario, n: number): Promise<string> {
     "      visibilityTimeout: 120\n",
     `      visibilityTimeout: ${VISIBILITY_TIMEOUT_SECONDS}\n      redeliveryDelaySeconds: 0\n`,
   );
-  if (scenario.waitTimeSeconds !== undefined) {
-    copy = replaceIn(
-      copy,
-      "      waitTimeSeconds: 20\n",
-      `      waitTimeSeconds: ${scenario.waitTimeSeconds}\n`,
-    );
-  }
   const settings = Object.entries(scenario.aws ?? {}).map(([name, value]) => `  ${name}: ${value}\n`);
   copy = replaceIn(copy, "\naws:\n", `\naws:\n${settings.join("")}`);
   const file = path.join(dir, `pipeline-${n}.yaml`);
@@ -120,8 +113,6 @@ interface Scenario {
   readonly rules: (proxy: () => FaultProxy) => FaultRule[];
   /** The file's `aws` settings besides the region; the SDK's defaults otherwise (5 attempts). */
   readonly aws?: { readonly maxAttempts?: number; readonly requestTimeoutMs?: number };
-  /** The source's long-poll wait, when the example's must change. */
-  readonly waitTimeSeconds?: number;
   /** The faults must reach the router (a sink retry, a nack, a failed delete, heartbeat or receive). */
   readonly routerFeelsFaults?: boolean;
   /** Some requests must outlast the request timeout (the client gives up on them). */
@@ -133,13 +124,9 @@ function delayOneToTwoSeconds(request: ProxiedRequest): FaultAction {
   return { kind: "delay", ms: 1_000 + (request.sequence % 5) * 250 };
 }
 
-/**
- * Past a request timeout of 300 ms. A long poll outlasts it too, when the queue has nothing to
- * give (the SDK waits for the answer's headers): these scenarios poll without waiting.
- */
+/** Past a request timeout of 300 ms (a long poll's timeout counts from the end of its wait). */
 const TIMING_OUT = {
   aws: { requestTimeoutMs: SHORT_REQUEST_TIMEOUT_MS },
-  waitTimeSeconds: 0,
   timesOut: true,
 } as const;
 

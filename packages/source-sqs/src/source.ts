@@ -8,6 +8,7 @@ import {
 import {
   asTrailrouterError,
   type Clock,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   type Envelope,
   type Logger,
   type PipelineMetrics,
@@ -101,6 +102,8 @@ export class SqsSource implements Source {
   private readonly unsettled = new Set<SqsEnvelope>();
   private readonly container: PluginContext["container"];
   private policy: MessagePolicy | undefined;
+  /** The pipeline's request timeout, which a long poll's wait comes on top of. */
+  private readonly requestTimeoutMs: number;
 
   constructor(options: SqsSourceOptions, context: PluginContext) {
     this.options = options;
@@ -109,6 +112,7 @@ export class SqsSource implements Source {
     this.clock = context.clock;
     this.sqs = context.aws.client(SQSClient);
     this.s3 = context.aws.client(S3Client);
+    this.requestTimeoutMs = context.aws.settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.deleter = new MessageDeleter(this.sqs, options.queueUrl);
     this.services = {
       sqs: this.sqs,
@@ -285,15 +289,18 @@ export class SqsSource implements Source {
 
   private async receiveMessages(once: boolean, signal: AbortSignal): Promise<ReceivedMessage[]> {
     const { queueUrl, maxMessages, waitTimeSeconds, visibilityTimeout } = this.options;
+    const wait = once ? Math.min(waitTimeSeconds, ONCE_WAIT_TIME_SECONDS) : waitTimeSeconds;
     const response = await this.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: Math.min(maxMessages, this.slots.free),
-        WaitTimeSeconds: once ? Math.min(waitTimeSeconds, ONCE_WAIT_TIME_SECONDS) : waitTimeSeconds,
+        WaitTimeSeconds: wait,
         MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
         ...(visibilityTimeout === undefined ? {} : { VisibilityTimeout: visibilityTimeout }),
       }),
-      { abortSignal: signal },
+      // A long poll is silent for its whole wait: its timeout counts from the end of the wait, so
+      // a request timeout shorter than waitTimeSeconds does not fail every poll of an empty queue.
+      { abortSignal: signal, requestTimeout: wait * 1000 + this.requestTimeoutMs },
     );
     return (response.Messages ?? []) as ReceivedMessage[];
   }

@@ -59,14 +59,22 @@ interface Harness {
 
 async function createSource(
   config: Omit<SqsSourceConfig, "queueUrl"> & { queueUrl: string },
-  options: { clock?: Clock; onCommand?: (command: SentCommand) => void } = {},
+  options: {
+    clock?: Clock;
+    onCommand?: (command: SentCommand) => void;
+    requestTimeoutMs?: number;
+  } = {},
 ): Promise<Harness> {
   const commands: SentCommand[] = [];
   const logs: Harness["logs"] = [];
   const logger: Logger = pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line)) });
   const metrics = new RouterMetrics();
   const aws = recordCommands(
-    awsClientFactory({ endpoint: localAws.endpoint, region: "us-east-1" }),
+    awsClientFactory({
+      endpoint: localAws.endpoint,
+      region: "us-east-1",
+      requestTimeoutMs: options.requestTimeoutMs,
+    }),
     (command) => {
       commands.push(command);
       options.onCommand?.(command);
@@ -648,6 +656,28 @@ describe("sqs source against SQS and S3", () => {
       envelopes.push(envelope);
     expect(envelopes).toEqual([]);
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("waits a whole long poll even when the request timeout is shorter than the wait", async () => {
+    const { queueUrl } = createQueue();
+    const { source, logs, metrics } = await createSource(
+      { queueUrl, waitTimeSeconds: 1 },
+      { requestTimeoutMs: 300 },
+    );
+    const abort = new AbortController();
+    let messageId = "";
+    setTimeout(async () => {
+      messageId = await send(queueUrl, "CloudTrail validation message.");
+    }, 2_500);
+    const received: string[] = [];
+    for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
+      received.push(envelope.id);
+      abort.abort();
+      await envelope.ack();
+    }
+    expect(received).toEqual([messageId]);
+    expect(await metrics.values(metrics.failures)).toEqual([]);
+    expect(logs.filter((entry) => entry.level >= 40)).toEqual([]);
   });
 
   it("stops receiving promptly when aborted while every slot is taken", async () => {
