@@ -162,6 +162,8 @@ const encoding = fc.record({
   damageGzip: fc.boolean(),
   damage,
   chunkSize: fc.oneof(fc.integer({ min: 64, max: 300 }), fc.constant(64 * 1024)),
+  /** Small gzip bodies are gunzipped at once by default; 0 streams them as large ones are. */
+  syncGunzipMaxBytes: fc.constantFrom(undefined, 0),
   /** The cap relative to the text's size, for undamaged files. */
   cap: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, fc.constantFrom(-1, 0, 1)),
 });
@@ -182,7 +184,11 @@ describe("the streaming decoder and a whole-file decode", () => {
           how.cap === undefined || how.damage.kind !== "none" ? 1 << 20 : Math.max(1, plain.length + how.cap);
 
         const expected = decodeWhole(body, cap);
-        const decoder = new CloudTrailDecoder({ maxDecompressedBytes: cap, chunkSize: how.chunkSize });
+        const decoder = new CloudTrailDecoder({
+          maxDecompressedBytes: cap,
+          chunkSize: how.chunkSize,
+          syncGunzipMaxBytes: how.syncGunzipMaxBytes,
+        });
         const actual = await decodeStreaming(decoder, body);
         if (expected.code === undefined) {
           expect(actual.error).toBeUndefined();
@@ -213,7 +219,10 @@ describe("the streaming decoder and a whole-file decode", () => {
         let skippedHere = 0;
         const records: TrailRecord[] = [];
         let error: unknown;
-        const decoder = new CloudTrailDecoder({ chunkSize: how.chunkSize });
+        const decoder = new CloudTrailDecoder({
+          chunkSize: how.chunkSize,
+          syncGunzipMaxBytes: how.syncGunzipMaxBytes,
+        });
         const options = {
           mayMatch: kept,
           skipped: () => {

@@ -108,14 +108,26 @@ describe("the cloudtrail decoder: bad files", () => {
     expect(error.message).toContain(`s3://${location.bucket}/${location.key}`);
   });
 
-  it("refuses truncated gzip, after the records it could read", async () => {
+  it("refuses truncated gzip; streamed, after the records it could read", async () => {
     const gzip = gzipSync(logFile(records));
+    const streaming = new CloudTrailDecoder({ syncGunzipMaxBytes: 0 });
     // The last 8 bytes are the checksum and the length: every record is there, then the stream ends early.
-    const error = await decodeError(decoder, object(gzip.subarray(0, gzip.length - 8)), records.length);
+    const truncated = object(gzip.subarray(0, gzip.length - 8));
+    const error = await decodeError(streaming, truncated, records.length);
     expect(error.code).toBe("CorruptGzip");
     expect(error.context).toEqual(location);
     const header = await decodeError(decoder, object(gzip.subarray(0, 10)));
     expect(header.code).toBe("CorruptGzip");
+  });
+
+  it("gunzips a small file at once: damage anywhere fails it before any record", async () => {
+    const gzip = gzipSync(logFile(records));
+    // A byte of the deflate data changed near its end, the trailer (a small length) kept.
+    const damaged = Buffer.from(gzip);
+    damaged[gzip.length - 10]! ^= 0xff;
+    const error = await decodeError(decoder, object(damaged), 0);
+    expect(error.code).toBe("CorruptGzip");
+    expect(error.context).toEqual(location);
   });
 
   it("refuses a gzip bomb over the limit", async () => {
