@@ -3,6 +3,8 @@
  * those a rule answers itself. Emulators never throttle or fail the way AWS does under load; put
  * this between a client and the emulator to make them.
  */
+
+import { setMaxListeners } from "node:events";
 import {
   Agent,
   createServer,
@@ -151,6 +153,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   /** Connections reset by `down()`: what was waiting on them stays unanswered after `up()`. */
   const cutByOutage = new WeakSet<Socket>();
   const stopping = new AbortController();
+  // Every delayed request waits on this signal: many at once is expected, not a leak.
+  setMaxListeners(0, stopping.signal);
   let received = 0;
   let isDown = false;
 
