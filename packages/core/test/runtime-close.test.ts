@@ -143,6 +143,40 @@ describe("runtime close bound", () => {
     expect(warning.closeTimeoutMs).toBeLessThanOrEqual(4_000);
   });
 
+  it("fails a pipeline whose plugin cannot start after the fixed grace, though a created sink's close() hangs", async () => {
+    const world = hangingCloseWorld(0);
+    const broken = definePlugin({
+      kind: "sink",
+      type: "broken",
+      schema: { type: "object", properties: {} },
+      create: () => {
+        throw new Error("cannot start");
+      },
+    });
+    const registry = new PluginRegistry([...builtinPlugins, ...world.plugins, broken]);
+    const text = file(30).replace(
+      "sinks: { out: { type: hanging-close } }",
+      "sinks: { out: { type: hanging-close }, later: { type: broken } }",
+    );
+    const loaded = await parsePipelineText(text, { registry });
+    const { logger, lines } = capturedLogger();
+    const controller = new AbortController();
+    const failure = await runPipelines(loaded, {
+      registry,
+      logger,
+      once: true,
+      signal: controller.signal,
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    expect(failure).toMatchObject({ stage: "plugin", context: { plugin: "sink:broken", name: "later" } });
+    // The source was created first and closed; the hung sink was left behind, and said so.
+    expect(world.outcomes).toEqual(["source closed"]);
+    expect(unclosedWarnings(lines)).toEqual([[{ plugin: "sink:hanging-close", name: "out" }]]);
+  });
+
   it("ends a run with no deadline (once) though a sink's close() hangs, after the fixed grace", async () => {
     const world = hangingCloseWorld(0);
     const { running, lines } = await start(world, 30, true);

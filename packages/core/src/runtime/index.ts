@@ -1,4 +1,10 @@
-export { FLUSH_ROUTED_RECORDS, Pipeline, type PipelineDependencies, type RunOptions } from "./pipeline.js";
+export {
+  CLOSE_GRACE_MS,
+  FLUSH_ROUTED_RECORDS,
+  Pipeline,
+  type PipelineDependencies,
+  type RunOptions,
+} from "./pipeline.js";
 export {
   type CompiledRoute,
   type PatternRoute,
@@ -6,5 +12,5 @@ export {
   RoutedBatch,
   Router,
 } from "./router.js";
-export { CLOSE_GRACE_MS, type RunPipelinesOptions, runPipelines } from "./run.js";
+export { type RunPipelinesOptions, runPipelines } from "./run.js";
 export { type PipelineSummary, type RunSummary, summarize } from "./summary.js";

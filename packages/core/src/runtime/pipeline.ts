@@ -29,6 +29,13 @@ import { type RouteDefinition, RoutedBatch, Router } from "./router.js";
  */
 export const FLUSH_ROUTED_RECORDS = 500;
 
+/**
+ * What closing the plugins may take at least: after a stop whose deadline passed (unfinished
+ * envelopes are given back as the source closes), after a run that had no deadline, or after a
+ * plugin failed to start.
+ */
+export const CLOSE_GRACE_MS = 3_000;
+
 export interface PipelineDependencies {
   readonly registry: PluginRegistry;
   readonly metrics: RouterMetrics;
@@ -146,7 +153,7 @@ export class Pipeline {
       }
       return new Pipeline(config.name, container, logger, metrics, source, decoder, router, sinks, created);
     } catch (error) {
-      await Promise.allSettled(created.map((c) => c.instance.close()));
+      await closeWithin(created, CLOSE_GRACE_MS, logger, config.name);
       container.dispose();
       throw error;
     }
@@ -293,37 +300,47 @@ export class Pipeline {
     );
   }
 
-  /**
-   * Closes every plugin instance at once, waiting at most `timeoutMs`: a close() still pending
-   * then is logged and left to finish on its own, so a plugin that hangs cannot hold up the exit.
-   */
+  /** Closes every plugin instance, waiting at most `timeoutMs` (see closeWithin). */
   async close(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
-    const open = new Set(this.closables);
-    const closing = Promise.all(
-      this.closables.map(async (closable) => {
-        try {
-          await closable.instance.close();
-        } catch (error) {
-          const where = { pipeline: this.name, plugin: closable.plugin, name: closable.name };
-          this.logger.warn({ err: asTrailrouterError(error, "plugin", where).toJSON() }, "close failed");
-        } finally {
-          open.delete(closable);
-        }
-      }),
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const closed = await Promise.race([closing.then(() => true), timedOut]);
-    clearTimeout(timer);
-    if (!closed) {
-      this.logger.warn(
-        { unclosed: [...open].map(({ plugin, name }) => ({ plugin, name })), closeTimeoutMs: timeoutMs },
-        `${open.size} plugin(s) did not close within ${timeoutMs} ms: not waiting for them`,
-      );
-    }
+    await closeWithin(this.closables, timeoutMs, this.logger, this.name);
     this.container.dispose();
+  }
+}
+
+/**
+ * Closes every plugin instance at once, waiting at most `timeoutMs`: a close() still pending
+ * then is logged and left to finish on its own, so a plugin that hangs cannot hold up the exit.
+ */
+async function closeWithin(
+  closables: readonly Closable[],
+  timeoutMs: number,
+  logger: Logger,
+  pipeline: string,
+): Promise<void> {
+  const open = new Set(closables);
+  const closing = Promise.all(
+    closables.map(async (closable) => {
+      try {
+        await closable.instance.close();
+      } catch (error) {
+        const where = { pipeline, plugin: closable.plugin, name: closable.name };
+        logger.warn({ err: asTrailrouterError(error, "plugin", where).toJSON() }, "close failed");
+      } finally {
+        open.delete(closable);
+      }
+    }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const closed = await Promise.race([closing.then(() => true), timedOut]);
+  clearTimeout(timer);
+  if (!closed) {
+    logger.warn(
+      { unclosed: [...open].map(({ plugin, name }) => ({ plugin, name })), closeTimeoutMs: timeoutMs },
+      `${open.size} plugin(s) did not close within ${timeoutMs} ms: not waiting for them`,
+    );
   }
 }
 

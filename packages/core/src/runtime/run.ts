@@ -6,14 +6,8 @@ import type { LoadedPipelineFile } from "../config/types.js";
 import { RouterMetrics } from "../metrics.js";
 import type { PluginRegistry } from "../registry.js";
 import type { Clock, Logger } from "../services.js";
-import { Pipeline } from "./pipeline.js";
+import { CLOSE_GRACE_MS, Pipeline } from "./pipeline.js";
 import { type RunSummary, summarize } from "./summary.js";
-
-/**
- * What closing the plugins may take at least: after a stop whose deadline passed (unfinished
- * envelopes are given back as the source closes), or after a run that had no deadline.
- */
-export const CLOSE_GRACE_MS = 3_000;
 
 export interface RunPipelinesOptions {
   readonly registry: PluginRegistry;
