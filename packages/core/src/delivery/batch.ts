@@ -11,9 +11,10 @@ import {
   type PendingEntry,
   type Rejection,
   rejectionFailure,
+  requestSize,
   sendRequest,
 } from "./entries.js";
-import { backoffDelay, type RetrySettings, resolveRetrySettings } from "./retry.js";
+import { backoffDelay, mayRetry, type RetrySettings, resolveRetrySettings } from "./retry.js";
 
 /** A record in the service's entry shape, and its size as the service counts it. */
 export interface EncodedEntry<Entry> {
@@ -101,7 +102,7 @@ export async function deliverInBatches<Entry>(
   };
 
   for (let attempt = 1; pending.length > 0; attempt++) {
-    const requests = splitIntoRequests(pending, sender.maxEntries, sender.maxBatchBytes);
+    const requests = splitIntoRequests(pending, sender);
     const rejections: Rejection<Entry>[] = [];
     /** Ordered: the entries held back behind a request that must be retried first. */
     let held: PendingEntry<Entry>[] = [];
@@ -123,7 +124,7 @@ export async function deliverInBatches<Entry>(
     if (retryable.length === 0) break;
 
     const delay = backoffDelay(attempt, retry, random);
-    if (attempt >= retry.attempts || clock.now() + delay - started > retry.maxElapsedMs) {
+    if (!mayRetry(attempt, clock.now() + delay - started, retry)) {
       for (const rejection of retryable) reject(rejection, attempt);
       for (const entry of held) {
         reject(
@@ -152,25 +153,17 @@ export async function deliverInBatches<Entry>(
   return { delivered: records.length - failed.length, failed: failed.map(({ failure }) => failure) };
 }
 
-/** Consecutive groups of at most `maxEntries` entries and `maxBytes` bytes, in order. */
+/** Consecutive requests of the entries, in order, each as full as `sender` allows. */
 function splitIntoRequests<Entry>(
   entries: readonly PendingEntry<Entry>[],
-  maxEntries: number,
-  maxBytes: number,
+  sender: BatchSender<Entry>,
 ): PendingEntry<Entry>[][] {
   const requests: PendingEntry<Entry>[][] = [];
-  let current: PendingEntry<Entry>[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    if (current.length === maxEntries || (current.length > 0 && bytes + entry.bytes > maxBytes)) {
-      requests.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(entry);
-    bytes += entry.bytes;
+  for (let first = 0; first < entries.length; ) {
+    const size = requestSize(entries, first, sender);
+    requests.push(entries.slice(first, first + size));
+    first += size;
   }
-  if (current.length > 0) requests.push(current);
   return requests;
 }
 

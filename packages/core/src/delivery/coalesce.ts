@@ -16,9 +16,10 @@ import {
   type PositionedFailure,
   type Rejection,
   rejectionFailure,
+  requestSize,
   sendRequest,
 } from "./entries.js";
-import { backoffDelay, resolveRetrySettings } from "./retry.js";
+import { backoffDelay, mayRetry, resolveRetrySettings } from "./retry.js";
 
 /**
  * How long a request that is not full waits for entries of other calls: 0, the end of the
@@ -96,17 +97,7 @@ export class CoalescingDelivery<Entry> {
       };
       if (pending.length === 0) return this.finish(delivery);
       const entries = pending.map((entry): QueuedEntry<Entry> => ({ ...entry, delivery, attempts: 0 }));
-      if (this.closing) {
-        for (const entry of entries) {
-          this.fail(entry, {
-            pending: entry,
-            code: "SinkClosed",
-            message: "the sink was closed before the record was sent",
-            retryable: false,
-          });
-        }
-        return;
-      }
+      if (this.closing) return this.failClosed(entries);
       this.queue.push(...entries);
       this.dispatch();
     });
@@ -124,21 +115,14 @@ export class CoalescingDelivery<Entry> {
     this.closed.abort();
     const queued = this.queue;
     this.queue = [];
-    for (const entry of queued) {
-      this.fail(entry, {
-        pending: entry,
-        code: "SinkClosed",
-        message: "the sink was closed before the record was sent",
-        retryable: false,
-      });
-    }
+    this.failClosed(queued);
     return Promise.resolve();
   }
 
   /** Starts every request that may start now. */
   private dispatch(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const size = this.nextRequestSize();
+      const size = requestSize(this.queue, 0, this.sender);
       // Full: as many entries as a request takes, or the next one would not fit.
       const full = size === this.sender.maxEntries || size < this.queue.length;
       if (!full && !this.flushDue) break;
@@ -147,19 +131,6 @@ export class CoalescingDelivery<Entry> {
       void this.send(request);
     }
     if (this.queue.length > 0 && !this.flushDue && !this.lingering) this.linger();
-  }
-
-  /** Entries at the head of the queue that one request can carry. */
-  private nextRequestSize(): number {
-    const { maxEntries, maxBatchBytes } = this.sender;
-    let bytes = 0;
-    let size = 0;
-    for (const entry of this.queue) {
-      if (size === maxEntries || (size > 0 && bytes + entry.bytes > maxBatchBytes)) break;
-      bytes += entry.bytes;
-      size++;
-    }
-    return size;
   }
 
   private linger(): void {
@@ -203,8 +174,7 @@ export class CoalescingDelivery<Entry> {
     const again: Rejection<Entry, QueuedEntry<Entry>>[] = [];
     for (const rejection of group) {
       const { delivery } = rejection.pending;
-      const outOfTime = now + delay - delivery.started > this.retry.maxElapsedMs;
-      if (this.closing || attempts >= this.retry.attempts || outOfTime)
+      if (this.closing || !mayRetry(attempts, now + delay - delivery.started, this.retry))
         this.fail(rejection.pending, rejection);
       else again.push(rejection);
     }
@@ -227,6 +197,17 @@ export class CoalescingDelivery<Entry> {
       this.queue.push(...again.map((rejection) => rejection.pending));
       this.dispatch();
     });
+  }
+
+  private failClosed(entries: readonly QueuedEntry<Entry>[]): void {
+    for (const entry of entries) {
+      this.fail(entry, {
+        pending: entry,
+        code: "SinkClosed",
+        message: "the sink was closed before the record was sent",
+        retryable: false,
+      });
+    }
   }
 
   private fail(entry: QueuedEntry<Entry>, rejection: Rejection<Entry>): void {

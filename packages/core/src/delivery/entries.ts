@@ -89,6 +89,26 @@ export function encodeRecords<Entry>(
   return { pending, failed };
 }
 
+/**
+ * How many entries from `first` on one request can carry: at most `maxEntries`, and at most
+ * `maxBatchBytes` together (at least one: encodeRecords keeps no entry larger than a request).
+ */
+export function requestSize<Entry>(
+  entries: readonly PendingEntry<Entry>[],
+  first: number,
+  sender: Pick<BatchSender<Entry>, "maxEntries" | "maxBatchBytes">,
+): number {
+  let bytes = 0;
+  let size = 0;
+  for (let index = first; index < entries.length; index++) {
+    const entry = entries[index]!;
+    if (size === sender.maxEntries || (size > 0 && bytes + entry.bytes > sender.maxBatchBytes)) break;
+    bytes += entry.bytes;
+    size++;
+  }
+  return size;
+}
+
 /** The failure of an entry given up on after `attempts` sends. */
 export function rejectionFailure<Entry>(
   rejection: Rejection<Entry>,

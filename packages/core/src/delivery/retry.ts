@@ -80,6 +80,14 @@ export function backoffDelay(retry: number, settings: Required<RetrySettings>, r
 }
 
 /**
+ * Whether an entry sent `attempts` times may be sent again, its retry starting `elapsedMs` after
+ * its delivery began.
+ */
+export function mayRetry(attempts: number, elapsedMs: number, settings: Required<RetrySettings>): boolean {
+  return attempts < settings.attempts && elapsedMs <= settings.maxElapsedMs;
+}
+
+/**
  * Whether a thrown error may succeed on another try, as the AWS SDK classifies it:
  * `$retryable`, throttling, 5xx, timeouts and connection errors.
  */
