@@ -43,6 +43,7 @@ import {
   toLogFiles,
 } from "@trailrouter/local-aws";
 import type { PlainRoute } from "../baselines/routes.js";
+import { AUDIT_ROUTES } from "./audit-routes.js";
 import { printTable } from "./table.js";
 
 const SEED = 20261126;
@@ -57,37 +58,6 @@ const TARGETS = { overBare: 1, overNaiveAtLatency: 20 };
 const POLL_MS = 20;
 
 const CMDB_PIPELINE = fileURLToPath(new URL("../../examples/cmdb/pipeline.yaml", import.meta.url));
-
-/**
- * Routes added to the CMDB example so that about a quarter of the records are routed, as in a
- * trail feeding a security team: role sessions, secret reads, and the other changes.
- */
-const AUDIT_ROUTES = [
-  { name: "sessions", pattern: { eventSource: ["sts.amazonaws.com"], eventName: ["AssumeRole"] } },
-  {
-    name: "secrets",
-    pattern: {
-      eventSource: ["secretsmanager.amazonaws.com", "ssm.amazonaws.com"],
-      eventName: ["GetSecretValue", "GetParameter"],
-    },
-  },
-  {
-    name: "changes",
-    pattern: {
-      eventSource: ["ec2.amazonaws.com", "iam.amazonaws.com", "s3.amazonaws.com"],
-      eventName: [
-        "CreateTags",
-        "StopInstances",
-        "StartInstances",
-        "AuthorizeSecurityGroupIngress",
-        "AttachRolePolicy",
-        "CreateAccessKey",
-        "PutBucketPolicy",
-        "CreateBucket",
-      ],
-    },
-  },
-] as const;
 
 type Contender = "naive" | "bare" | "trailrouter";
 const CONTENDERS: readonly Contender[] = ["naive", "bare", "trailrouter"];
@@ -258,12 +228,18 @@ async function purge(aws: LocalAwsProcess, world: TrailWorld) {
   }
 }
 
-async function waitForNotifications(aws: LocalAwsProcess, world: TrailWorld, count: number) {
+/** Until the trail's queue holds `count` notifications, looking every `pollMs`. */
+export async function waitForNotifications(
+  aws: LocalAwsProcess,
+  world: TrailWorld,
+  count: number,
+  pollMs = POLL_MS,
+) {
   for (;;) {
     const { visible } = await queueDepth(aws, world.queueUrl);
     if (visible === count) return;
     if (visible > count) throw new Error(`${visible} notifications queued, expected ${count}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 

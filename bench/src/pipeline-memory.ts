@@ -46,7 +46,7 @@ import {
   type TrailWorld,
 } from "@trailrouter/local-aws";
 import type { PlainRoute } from "../baselines/routes.js";
-import { SINK_QUEUES } from "./e2e.js";
+import { SINK_QUEUES, waitForNotifications } from "./e2e.js";
 import { printTable } from "./table.js";
 
 const SIZES_MB = [20, 200];
@@ -241,15 +241,6 @@ function peakLiveHeap(gcLines: readonly string[]): number {
   return peak;
 }
 
-async function waitForNotifications(aws: LocalAwsProcess, world: TrailWorld, count: number) {
-  for (;;) {
-    const { visible } = await queueDepth(aws, world.queueUrl);
-    if (visible === count) return;
-    if (visible > count) throw new Error(`${visible} notifications queued, expected ${count}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
 /** Messages in the sink queues, once the counts stop moving. */
 async function sinkMessages(aws: LocalAwsProcess, world: TrailWorld): Promise<number> {
   let previous = -1;
@@ -337,7 +328,7 @@ async function main(options: BenchOptions): Promise<void> {
           upload.keys.map((key) => ({ key, records: [] })),
           { upload: false },
         );
-        await waitForNotifications(aws, world, notifications.length);
+        await waitForNotifications(aws, world, notifications.length, POLL_MS);
         const flags = [
           "--trace-gc",
           ...(heapCap === undefined ? [] : [`--max-old-space-size=${heapCap}`]),
