@@ -173,6 +173,16 @@ async function waitForFile(file: string, child: ChildProcess, timeoutMs = 15_000
   }
 }
 
+/** Runs the scenario, sends SIGTERM once its first delivery started, and waits for the exit. */
+async function terminateWhileDelivering(scenario: { config: string; startedFile: string }) {
+  const run = startRun(scenario.config);
+  await waitForFile(scenario.startedFile, run.child);
+  const signalledAt = Date.now();
+  run.child.kill("SIGTERM");
+  const code = await run.exited;
+  return { run, code, signalledAt };
+}
+
 async function delivered(file: string): Promise<string[]> {
   return existsSync(file) ? (await readFile(file, "utf8")).split("\n").filter(Boolean) : [];
 }
@@ -185,11 +195,7 @@ describe("trailrouter run: SIGTERM", () => {
       delayMs: 1_500,
       shutdownTimeoutSeconds: 20,
     });
-    const run = startRun(scenario.config);
-    await waitForFile(scenario.startedFile, run.child);
-    const signalledAt = Date.now();
-    run.child.kill("SIGTERM");
-    const code = await run.exited;
+    const { run, code, signalledAt } = await terminateWhileDelivering(scenario);
 
     expect(code, run.stderr()).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(10_000);
@@ -208,11 +214,7 @@ describe("trailrouter run: SIGTERM", () => {
       delayMs: 60_000,
       shutdownTimeoutSeconds: 1,
     });
-    const run = startRun(scenario.config);
-    await waitForFile(scenario.startedFile, run.child);
-    const signalledAt = Date.now();
-    run.child.kill("SIGTERM");
-    const code = await run.exited;
+    const { run, code, signalledAt } = await terminateWhileDelivering(scenario);
 
     expect(code, run.stderr()).toBe(0);
     // The deadline (1 s) plus closing, far below the sink's 60 s and the 120 s visibility timeout.
@@ -231,11 +233,7 @@ describe("trailrouter run: SIGTERM", () => {
       shutdownTimeoutSeconds: 1,
       hangOnClose: true,
     });
-    const run = startRun(scenario.config);
-    await waitForFile(scenario.startedFile, run.child);
-    const signalledAt = Date.now();
-    run.child.kill("SIGTERM");
-    const code = await run.exited;
+    const { run, code, signalledAt } = await terminateWhileDelivering(scenario);
 
     expect(code, run.stderr()).toBe(0);
     // The deadline (1 s), the close grace (3 s) and the exit backstop (1 s), far below the hung
