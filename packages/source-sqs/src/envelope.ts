@@ -1,10 +1,5 @@
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  type Message,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import {
   asTrailrouterError,
   type Clock,
@@ -254,7 +249,7 @@ export class SqsEnvelope implements Envelope {
    * otherwise the message is to be given back as usual.
    */
   private async moveToDeadLetter(error: Error, target: DeadLetterTarget): Promise<boolean> {
-    const { sqs, options, logger, clock } = this.services;
+    const { deleter, options, logger, clock } = this.services;
     const record = deadLetterRecord(this.message, error, {
       queueUrl: options.queueUrl,
       receiveCount: this.receiveCount,
@@ -278,9 +273,7 @@ export class SqsEnvelope implements Envelope {
     }
     try {
       await this.heartbeat?.stop();
-      await sqs.send(
-        new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: this.message.ReceiptHandle }),
-      );
+      await deleter.delete(this.id, this.message.ReceiptHandle);
     } catch (deleteError) {
       logger.error(
         { ...where, err: asTrailrouterError(deleteError, "ack", where).toJSON() },
