@@ -163,15 +163,16 @@ const SCENARIOS: Scenario[] = [
     ...TIMING_OUT,
   },
   // The same kinds of faults with only 2 attempts per request: a fault hitting both attempts
-  // reaches the router. The shares are higher so that happens in every run of the scenario.
+  // reaches the router. Half the requests are hit, so that a request hit on both attempts (one in
+  // four) happens in every run of the scenario, whatever order the requests come in.
   withFewAttempts({ name: "50% answered 500", rules: () => [share(0.5, 21, awsInternalErrorAnswer)] }),
   withFewAttempts({
-    name: "30% connections reset",
-    rules: () => [share(0.3, 24, () => ({ kind: "reset" }))],
+    name: "50% connections reset",
+    rules: () => [share(0.5, 24, () => ({ kind: "reset" }))],
   }),
   withFewAttempts({
-    name: `30% delayed 1–2 s, past a ${SHORT_REQUEST_TIMEOUT_MS} ms request timeout`,
-    rules: () => [share(0.3, 26, delayOneToTwoSeconds)],
+    name: `50% delayed 1–2 s, past a ${SHORT_REQUEST_TIMEOUT_MS} ms request timeout`,
+    rules: () => [share(0.5, 26, delayOneToTwoSeconds)],
     ...TIMING_OUT,
   }),
 ];
