@@ -94,6 +94,14 @@ export interface Matcher {
 export interface FailedDelivery {
   readonly record: TrailRecord;
   readonly error: Error;
+  /**
+   * True when this record can never be delivered to this sink, whatever is retried (larger than
+   * the service accepts, content the service refuses for the entry itself). Absent or false: the
+   * failure may pass later (throttling, an outage, a missing queue or a denied request), so the
+   * message is kept for redelivery. A permanent failure may go to the pipeline's
+   * `recordDeadLetter` sink instead of blocking the rest of its file.
+   */
+  readonly permanent?: boolean;
 }
 
 /** What happened to a `deliver` call: every record not listed in `failed` was delivered. */
@@ -103,6 +111,12 @@ export interface DeliveryResult {
 }
 
 export interface Sink {
+  /**
+   * The longest record, as the UTF-8 bytes of its JSON text (`JSON.stringify`), this sink could
+   * ever deliver, if it has such a limit. The runtime refuses a longer record (`RecordTooLarge`,
+   * permanent) without calling `deliver`, so a huge record is not encoded for every sink.
+   */
+  readonly maxRecordBytes?: number;
   /**
    * Deliver the records (batching, size limits and per-entry retries are the sink's job).
    * Never throws for a record-level failure: it is listed in the result instead.

@@ -29,6 +29,11 @@ export class RouterMetrics {
     "pipeline",
     "sink",
   ]);
+  readonly deadLettered = this.counter(
+    "trailrouter_records_dead_lettered_total",
+    "Records a sink refused for good, delivered to the pipeline's recordDeadLetter sink instead",
+    ["pipeline", "sink", "code"],
+  );
   readonly envelopes = this.counter("trailrouter_envelopes_total", "Envelopes settled, by outcome", [
     "pipeline",
     "outcome",
@@ -51,6 +56,7 @@ export class RouterMetrics {
       records: (count) => this.records.inc({ pipeline }, count),
       routed: (route, count) => this.routed.inc({ pipeline, route }, count),
       delivered: (sink, count) => this.delivered.inc({ pipeline, sink }, count),
+      deadLettered: (sink, code, count) => this.deadLettered.inc({ pipeline, sink, code }, count),
       envelope: (outcome) => this.envelopes.inc({ pipeline, outcome }),
       failure: (stage, code) => this.failures.inc({ pipeline, stage, code }),
     };

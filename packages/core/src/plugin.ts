@@ -51,6 +51,11 @@ export interface PluginValidateContext {
    * e.g. to check that an option names one of its `sinks`. Parts of it may be invalid.
    */
   readonly pipeline: Readonly<Record<string, unknown>>;
+  /**
+   * The whole file, as written (with defaults filled in): for checks across pipelines, e.g. two
+   * pipelines reading one queue. Parts of it may be invalid.
+   */
+  readonly file: Readonly<Record<string, unknown>>;
 }
 
 /**

@@ -115,6 +115,8 @@ export interface PipelineMetrics {
   records(count: number): void;
   routed(route: string, count: number): void;
   delivered(sink: string, count: number): void;
+  /** Records a sink refused for good, delivered to the pipeline's `recordDeadLetter` sink instead. */
+  deadLettered(sink: string, code: string, count: number): void;
   envelope(outcome: "acked" | "nacked"): void;
   failure(stage: string, code: string): void;
 }

@@ -367,7 +367,10 @@ function runValidateHooks(
     if (!plugin?.validate) continue;
     const base = formatPath(segments);
     try {
-      for (const problem of plugin.validate(config as Json & { type: string }, { pipeline })) {
+      for (const problem of plugin.validate(config as Json & { type: string }, {
+        pipeline,
+        file: document as Json,
+      })) {
         problems.push({ path: joinPath(base, problem.path), message: problem.message });
       }
     } catch (error) {

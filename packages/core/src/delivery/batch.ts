@@ -30,6 +30,12 @@ export interface EntryFailure {
   readonly code: string;
   readonly message: string;
   readonly retryable: boolean;
+  /**
+   * The service refused this entry itself, for good (its content, its size): sending it again
+   * can never succeed. Only for codes that speak of the entry, never of the queue, topic, bus,
+   * account or request: those keep the message for redelivery.
+   */
+  readonly permanent?: boolean;
 }
 
 export interface BatchSendResult {
