@@ -2,6 +2,7 @@ import {
   ConfigError,
   type LoadedPipelineFile,
   loadPipelineFile,
+  PluginError,
   type PluginRegistry,
 } from "@trailrouter/core";
 
@@ -24,6 +25,11 @@ export async function loadOrReport(
   } catch (error) {
     if (error instanceof ConfigError) {
       err.write(`${formatConfigError(error, file)}\n`);
+      return undefined;
+    }
+    // A plugin whose schema cannot be composed with the others: a plugin problem, not a crash.
+    if (error instanceof PluginError) {
+      err.write(`trailrouter: ${file}: ${error.message}\n`);
       return undefined;
     }
     throw error;

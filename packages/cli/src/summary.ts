@@ -26,6 +26,9 @@ export function formatRunSummary(summary: RunSummary): string {
       ["records", String(p.records)],
       ...Object.entries(p.routed).map(([route, n]) => [`route ${route}`, `${n} routed`]),
       ...Object.entries(p.delivered).map(([sink, n]) => [`sink ${sink}`, `${n} delivered`]),
+      ...Object.entries(p.deadLettered)
+        .filter(([, n]) => n > 0)
+        .map(([sink, n]) => [`sink ${sink}`, `${n} refused for good, dead-lettered`]),
       [
         "failures",
         p.failures.length === 0
@@ -36,5 +39,15 @@ export function formatRunSummary(summary: RunSummary): string {
     if (p.receiveFailed) table.push(["receive", "FAILED: the source queue could not be read"]);
     return table.toString();
   });
-  return `${blocks.join("\n")}\n${summary.ok ? "ok" : "FAILED: some envelopes were given back (they stay in their queue)"}`;
+  return `${blocks.join("\n")}\n${verdict(summary)}`;
+}
+
+/** The last line: what went wrong, in the words of what happened. */
+function verdict(summary: RunSummary): string {
+  if (summary.ok) return "ok";
+  const reasons: string[] = [];
+  if (summary.pipelines.some((p) => p.receiveFailed)) reasons.push("a source queue could not be read");
+  if (summary.pipelines.some((p) => p.envelopes.nacked > 0))
+    reasons.push("some envelopes were given back (they stay in their queue)");
+  return `FAILED: ${reasons.join("; ") || "see the failures above"}`;
 }

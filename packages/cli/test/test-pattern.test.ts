@@ -78,6 +78,16 @@ describe.concurrent("trailrouter test-pattern", () => {
     );
   });
 
+  it("reports a pattern nested 5,000 levels deep as invalid, exit 2, no stack overflow", async () => {
+    const deep = `${'{"a":'.repeat(5000)}["x"]${"}".repeat(5000)}`;
+    await writeFile(path.join(directory, "deep.json"), deep);
+    const result = await testPattern(path.join(directory, "deep.json"), '{"a": {}}');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^trailrouter: invalid event pattern: (a\.){99}a: Event pattern is nested more than 100 levels deep\n$/,
+    );
+  });
+
   it("reports JSON that does not parse and files that cannot be read, exit 2, no stack trace", async () => {
     const inline = await testPattern('{"eventName": ["x"]', "{}");
     expect(inline.code).toBe(2);

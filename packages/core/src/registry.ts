@@ -4,7 +4,7 @@
  * one file does not leak into another registry.
  */
 import "reflect-metadata";
-import { createRequire } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type DependencyContainer, container as rootContainer } from "tsyringe";
@@ -72,8 +72,20 @@ export class PluginRegistry {
   /**
    * Import a plugin module and register what it exports: a plugin or an array of plugins as
    * the default export, or a `plugins` array. Paths and package names resolve from `baseDir`.
+   * `check` may refuse a plugin (why, or undefined): then nothing of the module is registered.
    */
-  async load(specifier: string, baseDir: string): Promise<AnyPlugin[]> {
+  async load(
+    specifier: string,
+    baseDir: string,
+    check?: (plugin: AnyPlugin) => string | undefined,
+  ): Promise<AnyPlugin[]> {
+    if (isBuiltin(specifier)) {
+      throw new PluginError(
+        "NotAPluginModule",
+        `"${specifier}" is a Node.js built-in module, not a plugin module`,
+        { specifier },
+      );
+    }
     let mod: Record<string, unknown>;
     try {
       mod = (await import(resolveModule(specifier, baseDir))) as Record<string, unknown>;
@@ -94,10 +106,19 @@ export class PluginRegistry {
         { specifier },
       );
     }
-    for (const plugin of plugins) {
-      assertPlugin(plugin, `plugin module "${specifier}"`);
-      this.register(plugin);
+    for (const plugin of plugins) assertPlugin(plugin, `plugin module "${specifier}"`);
+    // All or nothing: a module with one unusable plugin registers none of them.
+    for (const plugin of plugins as AnyPlugin[]) {
+      const problem = check?.(plugin);
+      if (problem) {
+        throw new PluginError(
+          "InvalidPluginSchema",
+          `the ${plugin.kind} plugin "${plugin.type}" of "${specifier}" has an invalid schema: ${problem}`,
+          { specifier, kind: plugin.kind, type: plugin.type },
+        );
+      }
     }
+    for (const plugin of plugins as AnyPlugin[]) this.register(plugin);
     return plugins as AnyPlugin[];
   }
 }
@@ -114,6 +135,27 @@ function resolveModule(specifier: string, baseDir: string): string {
   }
 }
 
+/** What the core reads of a plugin's schema itself, before ajv sees it. */
+function schemaShapeProblems(schema: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const { properties, required, additionalProperties } = schema;
+  if (properties === null || Array.isArray(properties)) problems.push("schema.properties must be an object");
+  else {
+    for (const [name, property] of Object.entries(properties as Record<string, unknown>)) {
+      if (property === null || typeof property !== "object" || Array.isArray(property))
+        problems.push(`schema.properties.${name} must be a schema (an object)`);
+    }
+  }
+  if (required !== undefined && !(Array.isArray(required) && required.every((r) => typeof r === "string")))
+    problems.push("schema.required must be an array of option names");
+  if (additionalProperties !== undefined && typeof additionalProperties !== "boolean")
+    problems.push("schema.additionalProperties must be true or false");
+  return problems;
+}
+
+/** What a plugin's `type` may be: a word a file can name, never a property every object has (`__proto__`). */
+const PLUGIN_TYPE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
 function assertPlugin(value: unknown, where: string): asserts value is AnyPlugin {
   const p = value as Partial<AnyPlugin> | undefined;
   const problems: string[] = [];
@@ -122,8 +164,13 @@ function assertPlugin(value: unknown, where: string): asserts value is AnyPlugin
     if (!PLUGIN_KINDS.includes(p.kind as PluginKind))
       problems.push(`kind must be one of ${PLUGIN_KINDS.join(", ")}`);
     if (typeof p.type !== "string" || p.type === "") problems.push("type must be a non-empty string");
+    else if (!PLUGIN_TYPE.test(p.type) || p.type in Object.prototype)
+      problems.push(
+        `type "${p.type}" must start with a letter and use only letters, digits, "_", "." and "-", and not be a name every JavaScript object has`,
+      );
     if (p.schema?.type !== "object" || typeof p.schema.properties !== "object")
       problems.push('schema must be an object schema with "properties"');
+    else problems.push(...schemaShapeProblems(p.schema));
     if (typeof p.create !== "function") problems.push("create must be a function");
   }
   if (problems.length > 0) {

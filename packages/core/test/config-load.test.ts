@@ -119,6 +119,18 @@ function pipelineYaml(changes = "", name = "cmdb"): string {
 ${changes}`;
 }
 
+/** The same valid pipeline as JSON. */
+function pipelineJson(): string {
+  return JSON.stringify({
+    name: "cmdb",
+    source: { type: "test-queue", queueUrl: "http://localhost:4566/000000000000/trail" },
+    routes: [
+      { name: "instances", match: { type: "event-name", names: ["RunInstances"] }, to: ["instances"] },
+    ],
+    sinks: { instances: { type: "sqs", queueUrl: "http://localhost:4566/000000000000/instances" } },
+  });
+}
+
 describe("loadPipelineFile", () => {
   it("loads a YAML file, interpolating the environment and applying defaults", async () => {
     const loaded = await loadPipelineFile(fixture("good.yaml"), {
@@ -472,6 +484,94 @@ describe("plugin modules named by the file", () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]?.path).toBe("plugins[1]");
     expect(problems[0]?.message).toMatch(/^cannot load plugin module "\.\/missing\.mjs"/);
+  });
+});
+
+describe("plugin modules that are not usable plugins", () => {
+  const plugin = (body: string) => `export default { kind: "sink", ${body},
+  create: () => ({ deliver: async () => ({ delivered: 0, failed: [] }), close: async () => {} }) };\n`;
+
+  /** The problems of a file that loads `module` (written as ./plugin.mjs) and uses its sink. */
+  async function problemsWith(module: string, sinkType = "bad"): Promise<readonly ConfigProblem[]> {
+    const dir = await mkdtemp(path.join(tmpdir(), "trailrouter-plugin-"));
+    await writeFile(path.join(dir, "plugin.mjs"), module);
+    const text = `plugins: [./plugin.mjs]\npipelines:${pipelineYaml(`      hook: { type: ${JSON.stringify(sinkType)} }`)}`;
+    return problemsOf(parsePipelineText(text, { registry: newRegistry(), baseDir: dir, env: {} }));
+  }
+
+  it("names the plugin whose schema's required list is not a list, at its plugins entry", async () => {
+    const problems = await problemsWith(
+      plugin(`type: "bad", schema: { type: "object", properties: {}, required: 5 }`),
+    );
+    expect(problems[0]).toEqual({
+      path: "plugins[0]",
+      message:
+        'plugin module "./plugin.mjs": not a valid plugin: schema.required must be an array of option names',
+    });
+  });
+
+  it("names the plugin whose schema ajv refuses, and registers nothing of its module", async () => {
+    const problems = await problemsWith(
+      plugin(`type: "bad", schema: { type: "object", properties: { size: { type: "integr" } } }`),
+    );
+    expect(problems[0]?.path).toBe("plugins[0]");
+    expect(problems[0]?.message).toMatch(
+      /^the sink plugin "bad" of "\.\/plugin\.mjs" has an invalid schema: schema\/properties\/size\/type /,
+    );
+    // Not registered: its blocks are an unknown type, not a crash while composing the schema.
+    expect(problems[1]?.message).toMatch(/^unknown sink type "bad"/);
+  });
+
+  it.each(["__proto__", "constructor", "has space"])("refuses the plugin type %j", async (type) => {
+    const problems = await problemsWith(
+      plugin(`type: ${JSON.stringify(type)}, schema: { type: "object", properties: {} }`),
+      type,
+    );
+    expect(problems[0]).toMatchObject({ path: "plugins[0]" });
+    expect(problems[0]?.message).toContain(`type "${type}" must start with a letter`);
+  });
+
+  it("says a Node.js built-in module is not a plugin module", async () => {
+    const text = `plugins: ["node:fs", fs]\npipelines:${pipelineYaml()}`;
+    const problems = await problemsOf(parsePipelineText(text, { registry: newRegistry(), env: {} }));
+    expect(problems).toEqual([
+      { path: "plugins[0]", message: '"node:fs" is a Node.js built-in module, not a plugin module' },
+      { path: "plugins[1]", message: '"fs" is a Node.js built-in module, not a plugin module' },
+    ]);
+  });
+});
+
+describe("files nested too deeply", () => {
+  const deepJson = (depth: number) => `${'{"a":'.repeat(depth)}{}${"}".repeat(depth)}`;
+
+  it("refuses a JSON file nested 5,000 levels deep with the path where it gets too deep", async () => {
+    const text = `{"pipelines": [], "deep": ${deepJson(5000)}}`;
+    const problems = await problemsOf(
+      parsePipelineText(text, { registry: newRegistry(), env: {}, format: "json" }),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.message).toBe("nested more than 128 levels deep");
+    expect(problems[0]?.path).toBe(`deep${".a".repeat(127)}`);
+  });
+
+  it("refuses a YAML file nested deeper than its parser can read, in flow and block style", async () => {
+    const flow = `pipelines: ${"[".repeat(5000)}${"]".repeat(5000)}`;
+    const block = `a:\n${Array.from({ length: 3000 }, (_, i) => `${"  ".repeat(i + 1)}a:\n`).join("")}`;
+    for (const text of [flow, block]) {
+      const problems = await problemsOf(
+        parsePipelineText(text, { registry: newRegistry(), env: {}, format: "yaml" }),
+      );
+      expect(problems).toEqual([
+        { path: "", message: "nested too deeply to read (a pipeline file may nest 128 levels)" },
+      ]);
+    }
+  });
+
+  it("accepts a file nested up to the limit", async () => {
+    const text = `{"pipelines": [${pipelineJson()}], "x": ${deepJson(120)}}`;
+    const problems = await problemsOf(parse(text).then(() => undefined));
+    // Only the unknown top-level option: the depth is fine.
+    expect(problems.map((p) => p.message)).toEqual(['unknown option "x"']);
   });
 });
 

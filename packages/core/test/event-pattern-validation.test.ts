@@ -6,6 +6,7 @@ import {
   eventPatternMatcher,
   expandEventPattern,
   MAX_PATTERN_ALTERNATIVES,
+  MAX_PATTERN_DEPTH,
   PatternError,
   PluginRegistry,
   parsePipelineText,
@@ -293,6 +294,39 @@ describe("invalid $or", () => {
     );
     expect(expandEventPattern(ors)).toHaveLength(2 ** 9);
     expect(2 ** 9).toBeLessThanOrEqual(MAX_PATTERN_ALTERNATIVES);
+  });
+});
+
+describe("patterns nested too deeply", () => {
+  const nested = (depth: number, leaf: unknown): Record<string, unknown> => {
+    let pattern: unknown = leaf;
+    for (let i = 0; i < depth; i++) pattern = { a: pattern };
+    return pattern as Record<string, unknown>;
+  };
+
+  it("refuses a pattern nested deeper than the limit with its path, without overflowing the stack", () => {
+    for (const depth of [MAX_PATTERN_DEPTH + 1, 100_000]) {
+      const error = (() => {
+        try {
+          expandEventPattern(nested(depth, ["x"]));
+        } catch (thrown) {
+          return thrown as PatternError;
+        }
+        throw new Error("accepted");
+      })();
+      expect(error).toBeInstanceOf(PatternError);
+      expect(error.reason).toBe(`Event pattern is nested more than ${MAX_PATTERN_DEPTH} levels deep`);
+      expect(error.path).toBe(Array(MAX_PATTERN_DEPTH).fill("a").join("."));
+    }
+  });
+
+  it("accepts a pattern nested as deep as the limit, also through $or", () => {
+    expect(expandEventPattern(nested(MAX_PATTERN_DEPTH - 1, ["x"]))).toHaveLength(1);
+    const throughOr = { $or: [nested(MAX_PATTERN_DEPTH - 2, ["x"]), { b: ["y"] }] };
+    expect(expandEventPattern(throughOr)).toHaveLength(2);
+    expect(() => expandEventPattern({ $or: [nested(MAX_PATTERN_DEPTH, ["x"]), { b: ["y"] }] })).toThrow(
+      PatternError,
+    );
   });
 });
 

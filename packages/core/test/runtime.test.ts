@@ -213,10 +213,94 @@ describe("runtime", () => {
       runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true }),
     ).rejects.toMatchObject({
       stage: "plugin",
-      message: "no credentials",
+      code: "PluginCreateFailed",
+      message: 'cannot create sink "archive" (broken) of pipeline "p": no credentials',
     });
     expect(world.acked).toEqual([]);
     expect(world.closed.sort()).toEqual(["security", "source"]);
+  });
+});
+
+describe("plugins that do not start", () => {
+  it("refuses what create() returns when it is not an instance of the plugin's kind, naming the plugin", async () => {
+    for (const [returned, described] of [
+      [42, "number 42"],
+      [null, "null"],
+      [{ deliver: async () => ({ delivered: 0, failed: [] }) }, "an object"],
+    ] as const) {
+      const world = memoryWorld([]);
+      const odd = definePlugin({
+        kind: "sink",
+        type: "odd",
+        schema: { type: "object", properties: {} },
+        create: () => returned as never,
+      });
+      const registry = new PluginRegistry([...builtinPlugins, ...world.plugins, odd as AnyPlugin]);
+      const loaded = await parsePipelineText(
+        PIPELINE.replace("archive: { type: memory }", "archive: { type: odd }"),
+        { registry },
+      );
+      const error = await runPipelines(loaded, {
+        registry,
+        logger: pino({ level: "silent" }),
+        once: true,
+      }).catch((thrown: unknown) => thrown);
+      expect(error).toMatchObject({ stage: "plugin", code: "InvalidPluginInstance" });
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^cannot create sink "archive" \\(odd\\) of pipeline "p": create\\(\\) returned ${described}, not a sink \\(expected an object with deliver\\(\\) and close\\(\\)`,
+        ),
+      );
+      expect(world.closed.sort()).toEqual(["security", "source"]);
+    }
+  });
+
+  it("as a service, stops every pipeline when one of them cannot receive for good", async () => {
+    const world = memoryWorld([]);
+    let stopped = false;
+    const failing = definePlugin({
+      kind: "source",
+      type: "failing",
+      schema: { type: "object", properties: {} },
+      create: () => ({
+        // biome-ignore lint/correctness/useYield: it fails before it has anything to give
+        async *receive() {
+          throw new NotificationError("QueueDoesNotExist", "the queue does not exist");
+        },
+        close: async () => {},
+      }),
+    });
+    const idle = definePlugin({
+      kind: "source",
+      type: "idle",
+      schema: { type: "object", properties: {} },
+      create: () => ({
+        async *receive({ signal }: { signal: AbortSignal }) {
+          await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
+          stopped = true;
+          yield* [];
+        },
+        close: async () => {},
+      }),
+    });
+    const registry = new PluginRegistry([
+      ...builtinPlugins,
+      ...world.plugins,
+      failing as AnyPlugin,
+      idle as AnyPlugin,
+    ]);
+    const text = `${PIPELINE.replace("source: { type: memory }", "source: { type: idle }")}${PIPELINE.replace(
+      "pipelines:\n  - name: p",
+      "  - name: q",
+    ).replace("source: { type: memory }", "source: { type: failing }")}`;
+    const loaded = await parsePipelineText(text, { registry });
+    const summary = await runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: false });
+    expect(stopped).toBe(true);
+    expect(summary.ok).toBe(false);
+    expect(summary.pipelines.map((p) => [p.pipeline, p.receiveFailed])).toEqual([
+      ["p", false],
+      ["q", true],
+    ]);
   });
 });
 

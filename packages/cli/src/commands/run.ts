@@ -2,6 +2,7 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
   type LoadedPipelineFile,
   type Logger,
+  PluginError,
   type PluginRegistry,
   type RunSummary,
   runPipelines,
@@ -25,9 +26,20 @@ export interface RunCommandOptions {
 export async function runCommand(file: string, options: RunCommandOptions): Promise<number> {
   const loaded = await loadOrReport(file, options.registry, options.err, options.env);
   if (!loaded) return EXIT_CONFIG;
-  const summary = await withShutdownSignals(loaded, options.logger, (signal) =>
-    runLoaded(loaded, { ...options, signal }),
-  );
+  let summary: RunSummary;
+  try {
+    summary = await withShutdownSignals(loaded, options.logger, (signal) =>
+      runLoaded(loaded, { ...options, signal }),
+    );
+  } catch (error) {
+    // A plugin that cannot be created (it threw, or returned something that is not a plugin
+    // instance) is a problem of the file or of the plugin, named in the message.
+    if (error instanceof PluginError) {
+      options.err.write(`trailrouter: ${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw error;
+  }
   if (options.once) {
     options.out.write(`${formatRunSummary(summary)}\n`);
     return summary.ok ? EXIT_OK : EXIT_FAILURES;

@@ -11,10 +11,17 @@ import { ConfigError, type ConfigProblem } from "../errors.js";
 import type { PluginRegistry } from "../registry.js";
 import { type Environment, interpolateEnv } from "./interpolate.js";
 import { formatPath, type PathSegment } from "./paths.js";
-import { checkPipelineFile } from "./schema.js";
+import { checkPipelineFile, pluginSchemaProblem } from "./schema.js";
 import type { LoadedPipelineFile, PipelineFile } from "./types.js";
 
 export type PipelineFileFormat = "json" | "yaml";
+
+/**
+ * How deep objects and arrays may nest in a pipeline file. A real file needs a dozen levels (an
+ * event pattern a few more); the walks that validate a file recurse, so a hostile file nested
+ * thousands of levels deep is refused here, with its path, instead of overflowing the stack.
+ */
+export const MAX_FILE_DEPTH = 128;
 
 export interface LoadPipelineOptions {
   /** Plugins the file may name; modules listed under `plugins:` are registered into it. */
@@ -57,6 +64,13 @@ export async function parsePipelineText(
 
   const parsed = format === "json" ? parseJson(content) : parseYaml(content);
   if (parsed.problems.length > 0) throw new ConfigError(parsed.problems, source);
+  const tooDeep = firstTooDeep(parsed.value, MAX_FILE_DEPTH);
+  if (tooDeep) {
+    throw new ConfigError(
+      [{ path: formatPath(tooDeep), message: `nested more than ${MAX_FILE_DEPTH} levels deep` }],
+      source,
+    );
+  }
 
   const interpolated = interpolateEnv(parsed.value, options.env ?? process.env);
   const document = interpolated.value;
@@ -92,13 +106,15 @@ async function loadPluginModules(document: unknown, registry: PluginRegistry, ba
   for (const [index, specifier] of specifiers.entries()) {
     if (typeof specifier !== "string" || specifier === "") continue; // the schema reports it
     try {
-      await registry.load(specifier, baseDir);
+      await registry.load(specifier, baseDir, pluginSchemaProblem);
     } catch (error) {
       problems.push({ path: formatPath(["plugins", index]), message: (error as Error).message });
     }
   }
   return problems;
 }
+
+const tooDeepForParser = `nested too deeply to read (a pipeline file may nest ${MAX_FILE_DEPTH} levels)`;
 
 // Duplicate keys are found by `duplicateKeys`, which knows their path.
 const YAML_OPTIONS = { uniqueKeys: false, prettyErrors: false } as const;
@@ -113,9 +129,31 @@ function lineAndColumn(text: string, offset: number): string {
   return `line ${lines.length}, column ${(lines.at(-1) ?? "").length + 1}`;
 }
 
+/**
+ * The path of the first object or array nested deeper than `limit`, if any. Iterative: it must
+ * not overflow on the very input it is there to refuse.
+ */
+export function firstTooDeep(value: unknown, limit: number): PathSegment[] | undefined {
+  const stack: { node: unknown; path: PathSegment[] }[] = [{ node: value, path: [] }];
+  while (stack.length > 0) {
+    const { node, path } = stack.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    if (path.length >= limit) return path;
+    const entries: [PathSegment, unknown][] = Array.isArray(node)
+      ? node.map((item, index) => [index, item])
+      : Object.entries(node);
+    for (const [segment, item] of entries) {
+      if (item !== null && typeof item === "object") stack.push({ node: item, path: [...path, segment] });
+    }
+  }
+  return undefined;
+}
+
 function parseJson(text: string): Parsed {
   try {
     const value: unknown = JSON.parse(text);
+    // Too deep for the duplicate-key walk: the depth check reports it.
+    if (firstTooDeep(value, MAX_FILE_DEPTH)) return { value, problems: [] };
     return { value, problems: duplicateKeys(parseDocument(text, YAML_OPTIONS), text) };
   } catch (error) {
     // V8 does not always say where (`Unexpected token '}', "..." is not valid JSON`): then a
@@ -141,8 +179,18 @@ function parseJson(text: string): Parsed {
 }
 
 function parseYaml(text: string): Parsed {
-  const document = parseDocument(text, YAML_OPTIONS);
-  const problems = [...document.errors, ...document.warnings].map((e) => ({
+  let document: Document;
+  try {
+    document = parseDocument(text, YAML_OPTIONS);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return { value: undefined, problems: [{ path: "", message: tooDeepForParser }] };
+  }
+  const errors = [...document.errors, ...document.warnings];
+  // The parser reports a stack overflow as syntax errors: say once what it means.
+  if (errors.some((e) => /call stack/i.test(e.message)))
+    return { value: undefined, problems: [{ path: "", message: tooDeepForParser }] };
+  const problems = errors.map((e) => ({
     path: "",
     message: `invalid YAML at ${lineAndColumn(text, e.pos[0])}: ${e.message}`,
   }));
@@ -152,6 +200,8 @@ function parseYaml(text: string): Parsed {
   try {
     return { value: document.toJS(), problems: [] };
   } catch (error) {
+    if (error instanceof RangeError)
+      return { value: undefined, problems: [{ path: "", message: tooDeepForParser }] };
     // An alias to an unknown anchor, or more aliases than a sane file needs.
     return {
       value: undefined,

@@ -69,6 +69,16 @@ export function buildPipelineSchema(registry: PluginRegistry): JsonSchema {
       source: kindSchema(registry, "source"),
       decoder: { ...kindSchema(registry, "decoder"), default: DEFAULT_DECODER },
       routes: { type: "array", minItems: 1, items: route },
+      recordDeadLetter: {
+        type: "object",
+        description:
+          "Where a record that a sink refuses for good (too large, content the service refuses) goes, wrapped with its error, so the rest of its file is delivered and its message deleted; without it such a record keeps its message in the queue",
+        properties: {
+          sink: { type: "string", minLength: 1, description: "Name of a sink of this pipeline" },
+        },
+        required: ["sink"],
+        additionalProperties: false,
+      },
       sinks: {
         type: "object",
         minProperties: 1,
@@ -109,6 +119,23 @@ function newAjv(): Ajv {
   // ajv-formats is CommonJS: under NodeNext its function is the `default` of the module object.
   ajvFormats.default(ajv);
   return ajv;
+}
+
+/**
+ * Why ajv would refuse a plugin's schema (`type: "strin"`, say), or undefined when it is a valid
+ * JSON Schema. Checked for the plugins a file loads, so the problem is reported at its `plugins`
+ * entry when the file loads.
+ */
+export function pluginSchemaProblem(plugin: AnyPlugin): string | undefined {
+  const ajv = newAjv();
+  try {
+    if (ajv.validateSchema(pluginBranch(plugin)) === false)
+      return ajv.errorsText(ajv.errors, { dataVar: "schema" });
+    ajv.compile(pluginBranch(plugin));
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
 }
 
 /** Compile the file's schema; a plugin whose schema ajv refuses is named in the error. */
@@ -314,6 +341,13 @@ function crossCheck(document: unknown): ConfigProblem[] {
     const sinks = Object.keys(pipeline.sinks);
     const where =
       typeof pipeline.name === "string" ? `pipeline "${pipeline.name}"` : formatPath(["pipelines", p]);
+    const deadLetter = isObject(pipeline.recordDeadLetter) ? pipeline.recordDeadLetter.sink : undefined;
+    if (typeof deadLetter === "string" && deadLetter !== "" && !sinks.includes(deadLetter)) {
+      problems.push({
+        path: formatPath(["pipelines", p, "recordDeadLetter", "sink"]),
+        message: `no sink named "${deadLetter}" in ${where} (sinks: ${sinks.join(", ") || "none"})`,
+      });
+    }
     routes.forEach((route, r) => {
       if (!isObject(route)) return;
       asArray(route.to).forEach((target, t) => {

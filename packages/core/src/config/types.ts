@@ -21,6 +21,8 @@ export interface PipelineConfig {
   decoder: PluginConfig;
   routes: RouteConfig[];
   sinks: Record<string, PluginConfig>;
+  /** The sink that takes records another sink refused for good, wrapped with their error. */
+  recordDeadLetter?: { sink: string };
 }
 
 /** The whole pipeline file, after interpolation and validation. */

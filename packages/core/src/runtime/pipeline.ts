@@ -4,8 +4,17 @@
  */
 import type { DependencyContainer } from "tsyringe";
 import type { PipelineConfig, PluginConfig } from "../config/types.js";
-import { asTrailrouterError, DeliveryError, type ErrorContext, TrailrouterError } from "../errors.js";
-import type { DecodeOptions, Decoder, Envelope, Sink, Source, SourceObject } from "../interfaces.js";
+import { asTrailrouterError, DeliveryError, type ErrorContext, PluginError } from "../errors.js";
+import type {
+  DecodeOptions,
+  Decoder,
+  Envelope,
+  FailedDelivery,
+  Sink,
+  Source,
+  SourceObject,
+  TrailRecord,
+} from "../interfaces.js";
 import { eventPatternMatcher } from "../matchers/event-pattern/plugin.js";
 import type { RouterMetrics } from "../metrics.js";
 import type { PluginContext, PluginKind, PluginKinds } from "../plugin.js";
@@ -20,6 +29,7 @@ import {
   systemClock,
   TOKENS,
 } from "../services.js";
+import { codeOf, recordDeadLetter } from "./record-dead-letter.js";
 import { type RouteDefinition, RoutedBatch, Router } from "./router.js";
 
 /**
@@ -69,6 +79,9 @@ export class Pipeline {
     private readonly sinks: ReadonlyMap<string, Sink>,
     /** Every created plugin instance that has a close(): source, sinks, and any other. */
     private readonly closables: readonly Closable[],
+    private readonly clock: Clock,
+    /** The `recordDeadLetter` sink's name, if the pipeline has one. */
+    private readonly deadLetterSink: string | undefined,
   ) {}
 
   /** Envelopes whose shutdown deadline passed: the source gives them back, they are never settled here. */
@@ -105,22 +118,32 @@ export class Pipeline {
         aws: awsClientFactory(mergeAwsSettings(pipelineAws, block.aws)),
         baseDir: deps.baseDir,
       };
+      const where = { pipeline: config.name, plugin: `${kind}:${block.type}`, name };
+      const what = `${kind === "matcher" ? "the matcher of route" : kind} "${name}" (${block.type}) of pipeline "${config.name}"`;
+      let instance: PluginKinds[K];
       try {
-        const instance = (await plugin.create(block, context)) as PluginKinds[K];
-        if (typeof (instance as { close?: unknown }).close === "function")
-          created.push({
-            plugin: `${kind}:${block.type}`,
-            name,
-            instance: instance as unknown as { close(): Promise<void> },
-          });
-        return instance;
+        instance = (await plugin.create(block, context)) as PluginKinds[K];
       } catch (error) {
-        throw asTrailrouterError(error, "plugin", {
-          pipeline: config.name,
-          plugin: `${kind}:${block.type}`,
-          name,
+        const cause = asTrailrouterError(error, "plugin", where);
+        throw new PluginError("PluginCreateFailed", `cannot create ${what}: ${cause.message}`, where, {
+          cause: error,
         });
       }
+      const missing = missingMethods(kind, instance);
+      if (missing) {
+        throw new PluginError(
+          "InvalidPluginInstance",
+          `cannot create ${what}: create() returned ${describeValue(instance)}, not a ${kind} (${missing})`,
+          where,
+        );
+      }
+      if (typeof (instance as { close?: unknown }).close === "function")
+        created.push({
+          plugin: `${kind}:${block.type}`,
+          name,
+          instance: instance as unknown as { close(): Promise<void> },
+        });
+      return instance;
     };
 
     try {
@@ -151,7 +174,19 @@ export class Pipeline {
           plugin: `matcher:${eventPatternMatcher.type}`,
         });
       }
-      return new Pipeline(config.name, container, logger, metrics, source, decoder, router, sinks, created);
+      return new Pipeline(
+        config.name,
+        container,
+        logger,
+        metrics,
+        source,
+        decoder,
+        router,
+        sinks,
+        created,
+        clock,
+        config.recordDeadLetter?.sink,
+      );
     } catch (error) {
       await closeWithin(created, CLOSE_GRACE_MS, logger, config.name);
       container.dispose();
@@ -269,11 +304,14 @@ export class Pipeline {
     await this.deliver(batch, where);
   }
 
-  /** Every record of `batch` to each of its sinks, at once; throws a DeliveryError if any failed. */
-  private async deliver(batch: RoutedBatch, where: ErrorContext): Promise<void> {
+  /**
+   * Every record of `batch` to each of its sinks, at once. Throws a DeliveryError if any failed,
+   * unless every failure is permanent and went to the `recordDeadLetter` sink.
+   */
+  private async deliver(batch: RoutedBatch, where: ObjectContext): Promise<void> {
     for (const [route, count] of batch.perRoute) this.metrics.routed(route, count);
     if (batch.isEmpty) return;
-    const deliveries = [...batch.bySink].map(async ([sinkName, sinkRecords]) => {
+    const deliveries = [...batch.bySink].map(async ([sinkName, sinkRecords]): Promise<SinkFailures> => {
       const sink = this.sinks.get(sinkName)!;
       try {
         const result = await sink.deliver(sinkRecords);
@@ -287,17 +325,105 @@ export class Pipeline {
     });
     const failures = (await Promise.all(deliveries)).filter((d) => d.failed.length > 0);
     if (failures.length === 0) return;
+    // With a transient failure the message is given back anyway: dead-lettering now would
+    // write the same dead letters again on its redelivery.
+    const allPermanent = failures.every((f) => f.failed.every((failure) => failure.permanent === true));
+    if (allPermanent && this.deadLetterSink && (await this.deadLetter(failures, where))) return;
 
     const first = failures[0]!;
     const firstError = first.failed[0]!.error;
-    const code = firstError instanceof TrailrouterError ? firstError.code : firstError.name;
     const total = failures.reduce((n, f) => n + f.failed.length, 0);
     throw new DeliveryError(
-      code,
+      codeOf(firstError),
       `${total} record(s) not delivered (${failures.map((f) => `${f.sinkName}: ${f.failed.length}`).join(", ")}); first: ${firstError.message}`,
       { ...where, sink: first.sinkName, eventID: first.failed[0]!.record.eventID, failedRecords: total },
       { cause: firstError },
     );
+  }
+
+  /**
+   * Delivers the dead letter of every failure to the `recordDeadLetter` sink: with the record,
+   * and again without it (its identifying fields only) for a letter that sink refused for good.
+   * True when every letter was delivered; false leaves the failures to keep the message.
+   */
+  private async deadLetter(failures: readonly SinkFailures[], where: ObjectContext): Promise<boolean> {
+    const name = this.deadLetterSink!;
+    const sink = this.sinks.get(name)!;
+    const failedAt = new Date(this.clock.now());
+    const letters = failures.flatMap(({ sinkName, failed }) =>
+      failed.map((failure) => ({
+        failure,
+        origin: {
+          ...where,
+          sink: sinkName,
+          routes: this.router.routesFeeding(failure.record, sinkName),
+          failedAt,
+        },
+      })),
+    );
+    const send = async (batch: { letter: (typeof letters)[number]; wrapped: TrailRecord }[]) => {
+      try {
+        const result = await sink.deliver(batch.map((b) => b.wrapped));
+        this.metrics.delivered(name, result.delivered);
+        const byRecord = new Map(batch.map((b) => [b.wrapped, b.letter]));
+        return result.failed.map((failed) => ({ letter: byRecord.get(failed.record)!, failed }));
+      } catch (error) {
+        const err = asTrailrouterError(error, "deliver", { ...where, sink: name });
+        return batch.map((b) => ({
+          letter: b.letter,
+          failed: { record: b.wrapped, error: err } as FailedDelivery,
+        }));
+      }
+    };
+    // A record too large for its sink is sent without it at once: it would not fit here either.
+    const wrap = (letter: (typeof letters)[number], withRecord: boolean, because?: string) => ({
+      letter,
+      wrapped: recordDeadLetter(letter.failure, letter.origin, withRecord, because),
+    });
+    let refused = await send(letters.map((l) => wrap(l, codeOf(l.failure.error) !== "RecordTooLarge")));
+    const again = refused.filter(({ failed }) => failed.permanent && "record" in failed.record);
+    if (again.length > 0) {
+      const retried = await send(
+        again.map(({ letter, failed }) =>
+          wrap(letter, false, `the dead-letter sink refused it too (${codeOf(failed.error)})`),
+        ),
+      );
+      refused = [...refused.filter((r) => !again.includes(r)), ...retried];
+    }
+    if (refused.length > 0) {
+      this.logger.error(
+        {
+          ...where,
+          deadLetterSink: name,
+          failed: refused.length,
+          err: asTrailrouterError(refused[0]!.failed.error, "deliver", { ...where, sink: name }).toJSON(),
+        },
+        `the recordDeadLetter sink "${name}" did not take ${refused.length} record(s): the message is kept`,
+      );
+      return false;
+    }
+    const counts = new Map<string, number>();
+    for (const { failure, origin } of letters) {
+      const key = `${origin.sink}\u0000${codeOf(failure.error)}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    for (const [key, count] of counts) {
+      const [sinkName, code] = key.split("\u0000") as [string, string];
+      this.metrics.deadLettered(sinkName, code, count);
+    }
+    this.logger.warn(
+      {
+        ...where,
+        deadLetterSink: name,
+        refused: [...counts].map(([key, count]) => {
+          const [sinkName, code] = key.split("\u0000");
+          return { sink: sinkName, code, count };
+        }),
+        eventIDs: letters.slice(0, 10).map((l) => l.failure.record.eventID),
+      },
+      `${letters.length} record(s) refused for good, delivered to the recordDeadLetter sink "${name}"`,
+    );
+    return true;
   }
 
   /** Closes every plugin instance, waiting at most `timeoutMs` (see closeWithin). */
@@ -342,6 +468,46 @@ async function closeWithin(
       `${open.size} plugin(s) did not close within ${timeoutMs} ms: not waiting for them`,
     );
   }
+}
+
+/** Where the records being delivered come from. */
+interface ObjectContext extends ErrorContext {
+  readonly pipeline: string;
+  readonly messageId: string;
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/** What one sink did not deliver of a slice. */
+interface SinkFailures {
+  readonly sinkName: string;
+  readonly failed: readonly FailedDelivery[];
+}
+
+/** The methods the runtime calls on each kind of instance. */
+const REQUIRED_METHODS: Record<PluginKind, readonly string[]> = {
+  source: ["receive", "close"],
+  decoder: ["decode"],
+  matcher: ["matches"],
+  sink: ["deliver", "close"],
+};
+
+/** What a created instance lacks to be of its kind (`an object with deliver() and close()`), if anything. */
+function missingMethods(kind: PluginKind, instance: unknown): string | undefined {
+  const methods = REQUIRED_METHODS[kind];
+  const wanted = `an object with ${methods.map((m) => `${m}()`).join(" and ")}`;
+  if (instance === null || typeof instance !== "object") return `expected ${wanted}`;
+  const absent = methods.filter((m) => typeof (instance as Record<string, unknown>)[m] !== "function");
+  return absent.length === 0
+    ? undefined
+    : `expected ${wanted}; missing ${absent.map((m) => `${m}()`).join(", ")}`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
+  const text = typeof value === "string" ? JSON.stringify(value) : String(value);
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }
 
 /** A plugin instance with a close(), and what to call it in logs. */

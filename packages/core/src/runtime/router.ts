@@ -94,6 +94,17 @@ export class Router {
     while (next < matched.length) this.add(this.patternRoutes[matched[next++]!]!, record, batch);
   }
 
+  /** The names of the routes that match `record` and feed `sink`, in file order (for dead letters). */
+  routesFeeding(record: TrailRecord, sink: string): string[] {
+    const batch = new RoutedBatch();
+    const names: string[] = [];
+    this.route(record, batch);
+    for (const route of this.routes) {
+      if (batch.perRoute.has(route.name) && route.to.includes(sink)) names.push(route.name);
+    }
+    return names;
+  }
+
   private add(position: number, record: TrailRecord, batch: RoutedBatch): void {
     const route = this.routes[position]!;
     const sinksOfRecord = this.sinksOfRecord;

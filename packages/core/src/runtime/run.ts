@@ -52,16 +52,32 @@ export async function runPipelines(
   }
 
   const shutdownTimeoutSeconds = config.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+  // One pipeline whose queue cannot be read for good (it does not exist, access is denied) stops
+  // them all, as a stop signal would: a service that runs part of its file looks healthy while
+  // its notifications pile up. The process then exits non-zero and its supervisor sees it.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (signal.aborted) stop.abort();
+  else signal.addEventListener("abort", onAbort, { once: true });
   // The shutdown deadline counts from the abort: closing gets what is left of it.
-  let abortedAt = signal.aborted ? Date.now() : undefined;
-  const onAbort = () => {
+  let abortedAt = stop.signal.aborted ? Date.now() : undefined;
+  stop.signal.addEventListener("abort", () => {
     abortedAt = Date.now();
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
+  });
   let receiveResults: boolean[];
   try {
     receiveResults = await Promise.all(
-      pipelines.map((p) => p.run({ signal, once: options.once, shutdownTimeoutSeconds })),
+      pipelines.map(async (p) => {
+        const ok = await p.run({ signal: stop.signal, once: options.once, shutdownTimeoutSeconds });
+        if (!ok && !options.once && !stop.signal.aborted) {
+          options.logger.error(
+            { pipeline: p.name },
+            `pipeline "${p.name}" cannot receive: stopping every pipeline of the file`,
+          );
+          stop.abort();
+        }
+        return ok;
+      }),
     );
   } finally {
     signal.removeEventListener("abort", onAbort);

@@ -13,6 +13,8 @@ export interface PipelineSummary {
   routed: Record<string, number>;
   /** Records accepted, for every sink of the pipeline. */
   delivered: Record<string, number>;
+  /** Records refused for good, by the sink that refused them, delivered to `recordDeadLetter`. */
+  deadLettered: Record<string, number>;
   failures: { stage: string; code: string; count: number }[];
   /** Receiving itself failed (the queue could not be read). */
   receiveFailed: boolean;
@@ -60,6 +62,7 @@ export async function summarize(
       config.routes.map((r) => r.name),
     ),
     delivered: await byLabel(metrics.delivered, "sink", Object.keys(config.sinks)),
+    deadLettered: await byLabel(metrics.deadLettered, "sink"),
     failures: (await rows(metrics.failures)).map((r) => ({
       stage: String(r.labels.stage),
       code: String(r.labels.code),

@@ -38,6 +38,13 @@ export type Conjunction = readonly FieldConstraint[];
  */
 export const MAX_PATTERN_ALTERNATIVES = 1000;
 
+/**
+ * How deep objects may nest in a pattern. A CloudTrail field sits a few levels down; the
+ * expansion recurses, so a pattern nested thousands of levels deep is refused with its path
+ * instead of overflowing the stack.
+ */
+export const MAX_PATTERN_DEPTH = 100;
+
 /** Validate a pattern and compile it for matching. Throws a PatternError pointing inside the pattern. */
 export function compileEventPattern(pattern: unknown): CompiledPattern {
   return new TreeMatcher(expandEventPattern(pattern).map(buildTree));
@@ -54,14 +61,18 @@ export function compileConjunction(conjunction: Conjunction): CompiledPattern {
  */
 export function expandEventPattern(pattern: unknown): Conjunction[] {
   if (!isPlainObject(pattern)) throw new PatternError("", "Event pattern must be a JSON object");
-  return expandObject(pattern, [], "");
+  return expandObject(pattern, [], "", 1);
 }
 
 function expandObject(
   pattern: Record<string, unknown>,
   prefix: readonly string[],
   path: string,
+  depth: number,
 ): Conjunction[] {
+  if (depth > MAX_PATTERN_DEPTH) {
+    throw new PatternError(path, `Event pattern is nested more than ${MAX_PATTERN_DEPTH} levels deep`);
+  }
   const keys = Object.keys(pattern);
   if (keys.length === 0) throw new PatternError(path, "Empty objects are not allowed");
   let alternatives: Conjunction[] = [[]];
@@ -69,7 +80,7 @@ function expandObject(
     const value = pattern[key];
     const keyPath = fieldPath(path, key);
     if (key === "$or") {
-      alternatives = product(alternatives, expandOr(value, prefix, keyPath), keyPath);
+      alternatives = product(alternatives, expandOr(value, prefix, keyPath, depth), keyPath);
       continue;
     }
     const segments = [...prefix, ...key.split(".")];
@@ -77,7 +88,7 @@ function expandObject(
       const constraint: FieldConstraint = { segments, leaf: compileLeaf(value, keyPath) };
       alternatives = alternatives.map((conjunction) => [...conjunction, constraint]);
     } else if (isPlainObject(value)) {
-      alternatives = product(alternatives, expandObject(value, segments, keyPath), keyPath);
+      alternatives = product(alternatives, expandObject(value, segments, keyPath, depth + 1), keyPath);
     } else {
       throw new PatternError(keyPath, `"${key}" must be an object or an array`);
     }
@@ -86,7 +97,7 @@ function expandObject(
 }
 
 /** `"$or": [{...}, {...}]`: alternatives at the level of the object holding it. */
-function expandOr(value: unknown, prefix: readonly string[], path: string): Conjunction[] {
+function expandOr(value: unknown, prefix: readonly string[], path: string, depth: number): Conjunction[] {
   if (!Array.isArray(value) || value.length < 2) {
     throw new PatternError(path, "$or must be an array of at least 2 objects");
   }
@@ -95,7 +106,7 @@ function expandOr(value: unknown, prefix: readonly string[], path: string): Conj
     const alternativePath = indexPath(path, index);
     if (!isPlainObject(alternative))
       throw new PatternError(alternativePath, "$or alternatives must be objects");
-    alternatives.push(...expandObject(alternative, prefix, alternativePath));
+    alternatives.push(...expandObject(alternative, prefix, alternativePath, depth + 1));
     tooComplex(alternatives.length, path);
   });
   return alternatives;

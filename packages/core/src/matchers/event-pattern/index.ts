@@ -5,6 +5,7 @@ export {
   expandEventPattern,
   type FieldConstraint,
   MAX_PATTERN_ALTERNATIVES,
+  MAX_PATTERN_DEPTH,
 } from "./compile.js";
 export { compileLeaf, type ExactValues, Leaf, type ValuePredicate } from "./leaf.js";
 export { type CompiledPatternSet, compilePatterns, type NamedPatterns } from "./pattern-set.js";
