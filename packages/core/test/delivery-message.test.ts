@@ -3,6 +3,7 @@ import {
   batchEntryFailures,
   encodeMessage,
   MESSAGE_ATTRIBUTE_FIELDS,
+  messageServicesAccept,
   type TrailRecord,
   toEventBridgeEvent,
 } from "@trailrouter/core";
@@ -79,6 +80,52 @@ describe("encodeMessage", () => {
     const message = encodeMessage(withoutId, { fifo: true });
     expect(message.deduplicationId).toBe(createHash("sha256").update(message.body).digest("hex"));
     expect(encodeMessage(withoutId, { fifo: true }).deduplicationId).toBe(message.deduplicationId);
+  });
+});
+
+describe("encodeMessage, characters the services refuse", () => {
+  const hostile: TrailRecord = {
+    ...record,
+    userAgent: "aws-cli/2\ufffe \uffff🦆",
+    requestParameters: { userName: "zoë\uffff" },
+  };
+
+  it("escapes U+FFFE and U+FFFF in the body, which parses back to the record, counted as sent", () => {
+    for (const format of ["record", "eventbridge"] as const) {
+      const message = encodeMessage(hostile, { format });
+      expect(message.body).not.toMatch(/[\ufffe\uffff]/);
+      expect(message.body).toContain("\\ufffe \\uffff🦆");
+      expect(messageServicesAccept(message.body)).toBe(true);
+      expect(JSON.parse(message.body)).toEqual(format === "record" ? hostile : toEventBridgeEvent(hostile));
+      const attributeBytes = Object.entries(message.attributes).reduce(
+        (sum, [name, value]) => sum + Buffer.byteLength(name + value.DataType + value.StringValue),
+        0,
+      );
+      expect(message.bytes).toBe(Buffer.byteLength(message.body) + attributeBytes);
+    }
+  });
+
+  it("leaves out an attribute whose value holds a character the services refuse, and does not count it", () => {
+    for (const eventName of [
+      "Create\uffffUser",
+      "Create\ufffeUser",
+      "Create\u0001User",
+      "Create\ud800User",
+    ]) {
+      const message = encodeMessage({ ...record, eventName });
+      expect(Object.keys(message.attributes)).toEqual(["eventSource", "awsRegion", "recipientAccountId"]);
+      expect(JSON.parse(message.body).eventName).toBe(eventName);
+      expect(message.bytes).toBe(
+        Buffer.byteLength(message.body) +
+          Buffer.byteLength("eventSourceStringiam.amazonaws.comawsRegionStringus-east-1") +
+          Buffer.byteLength("recipientAccountIdString123456789012"),
+      );
+    }
+    // Characters above U+FFFF are valid in SQS and SNS attributes.
+    expect(encodeMessage({ ...record, eventName: "Create🦆" }).attributes.eventName).toEqual({
+      DataType: "String",
+      StringValue: "Create🦆",
+    });
   });
 });
 

@@ -11,6 +11,7 @@ import {
   formatRecord,
   type OutputFormat,
   type TrailRecord,
+  wireJson,
 } from "@trailrouter/core";
 
 /** The `detailType` value that derives each entry's DetailType from the record, as EventBridge does. */
@@ -33,7 +34,8 @@ export function encodeEntry(record: TrailRecord, options: EntryOptions): Encoded
     EventBusName: options.eventBusName,
     Source: options.source,
     DetailType: options.detailType === AUTO_DETAIL_TYPE ? eventBridgeDetailType(record) : options.detailType,
-    Detail: JSON.stringify(formatRecord(record, options.format)),
+    // Escaped as the queues that rules target need: the consumer parses the same value back.
+    Detail: wireJson(formatRecord(record, options.format)),
   };
   const time = eventTime(record);
   // Without Time, EventBridge stamps the event with the time of the PutEvents call.

@@ -5,6 +5,7 @@ import {
   DeliveryError,
   type Sink,
   type TrailRecord,
+  toEventBridgeEvent,
 } from "@trailrouter/core";
 import { pluginContext } from "@trailrouter/local-aws";
 import {
@@ -196,6 +197,19 @@ describe("a record as a PutEvents entry", () => {
           Buffer.byteLength("AWS API Call via CloudTrail") +
           Buffer.byteLength(entry.Detail ?? ""),
       );
+    }
+  });
+
+  it("escapes U+FFFE and U+FFFF in the Detail, which parses back to the record, counted as sent", () => {
+    const record = trailRecord(1, { userAgent: "aws-cli/2\ufffe \uffff🦆" });
+    for (const format of ["record", "eventbridge"] as const) {
+      const { entry, bytes } = encodeEntry(record, { ...options, format });
+      expect(entry.Detail).not.toMatch(/[\ufffe\uffff]/);
+      expect(entry.Detail).toContain('"aws-cli/2\\ufffe \\uffff🦆"');
+      expect(JSON.parse(entry.Detail ?? "null")).toEqual(
+        format === "record" ? record : toEventBridgeEvent(record),
+      );
+      expect(bytes).toBe(putEventsEntrySize(entry));
     }
   });
 

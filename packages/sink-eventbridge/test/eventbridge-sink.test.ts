@@ -225,6 +225,18 @@ describe("eventbridge sink against moto", () => {
     ]);
   });
 
+  it("delivers a record with U+FFFE and U+FFFF in a string, parsed back as it was", async () => {
+    const source = "trailrouter.characters";
+    const queue = await ruleToQueue({ source: [source] });
+    const sink = await createSink({ source });
+    const record = trailRecord(1, { userAgent: "aws-cli/2.15\ufffe exec-env/\uffff" });
+
+    expect(await sink.deliver([record, trailRecord(2)])).toEqual({ delivered: 2, failed: [] });
+
+    const events = await receiveEvents(queue);
+    expect(events.find((event) => event.detail.eventID === record.eventID)?.detail).toEqual(record);
+  });
+
   it("reports a record over the entry limit as RecordTooLarge and delivers the others", async () => {
     const source = "trailrouter.sizes";
     const queue = await ruleToQueue({ source: [source] });

@@ -291,6 +291,43 @@ describe("sqs sink against SQS", () => {
   });
 });
 
+describe("sqs sink, characters SQS refuses", () => {
+  it("delivers records with U+FFFE and U+FFFF in a string, parsed back as they were, in both formats", async () => {
+    for (const format of ["record", "eventbridge"] as const) {
+      const queueUrl = createQueue();
+      const sink = await createSink({ queueUrl, format });
+      const inUserAgent = trailRecord(1, { userAgent: "aws-cli/2.15\ufffe exec-env/\uffff" });
+      // An attribute cannot be escaped: eventName is left out of the attributes, kept in the body.
+      const inEventName = trailRecord(2, { eventName: "Run\uffffInstances" });
+      const records = [inUserAgent, inEventName, trailRecord(3)];
+
+      expect(await sink.deliver(records)).toEqual({ delivered: 3, failed: [] });
+
+      const messages = await receiveAll(queueUrl, 4);
+      expect(messages).toHaveLength(3);
+      const byId = new Map(
+        messages.map((m) => {
+          const parsed = JSON.parse(m.Body ?? "{}");
+          return [(format === "record" ? parsed : parsed.detail).eventID, { parsed, message: m }];
+        }),
+      );
+      for (const record of records) {
+        const expected = format === "record" ? record : toEventBridgeEvent(record);
+        expect(byId.get(record.eventID)?.parsed).toEqual(expected);
+      }
+      expect(Object.keys(byId.get(inEventName.eventID)?.message.MessageAttributes ?? {}).sort()).toEqual([
+        "awsRegion",
+        "eventSource",
+        "recipientAccountId",
+      ]);
+      expect(byId.get(inUserAgent.eventID)?.message.MessageAttributes?.eventName).toEqual({
+        DataType: "String",
+        StringValue: "RunInstances",
+      });
+    }
+  });
+});
+
 describe("sqs sink with format: eventbridge", () => {
   it("sends EventBridge's CloudTrail envelope as body, with the record's attributes", async () => {
     const queueUrl = createQueue();

@@ -9,6 +9,7 @@ import type { JsonSchema } from "../plugin.js";
 import type { BatchSender, BatchSendResult, EntryFailure } from "./batch.js";
 import { DEFAULT_LINGER_MS } from "./coalesce.js";
 import { formatRecord, type OutputFormat, outputFormatSchema } from "./format.js";
+import { wireJson } from "./json.js";
 
 /** Record fields copied into message attributes, so consumers can filter without parsing. */
 export const MESSAGE_ATTRIBUTE_FIELDS = [
@@ -17,6 +18,18 @@ export const MESSAGE_ATTRIBUTE_FIELDS = [
   "awsRegion",
   "recipientAccountId",
 ] as const;
+
+/**
+ * A character SQS refuses in a message (`InvalidMessageContents`), and SNS too, since it delivers
+ * to queues: any but #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF. With the
+ * `u` flag a lone surrogate is a code point of its own, outside the ranges.
+ */
+const REFUSED_MESSAGE_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** Whether SQS and SNS take `text` as it is, in a body or an attribute value. */
+export function messageServicesAccept(text: string): boolean {
+  return !REFUSED_MESSAGE_CHARACTER.test(text);
+}
 
 export const DEFAULT_MESSAGE_GROUP_ID_FIELD = "recipientAccountId";
 /** The group of a FIFO message whose record has neither the configured field nor an eventSource. */
@@ -58,13 +71,17 @@ export interface EncodedMessage {
 }
 
 export function encodeMessage(record: TrailRecord, options: MessageEncodeOptions = {}): EncodedMessage {
-  const body = JSON.stringify(formatRecord(record, options.format));
+  // Escaped where the services refuse a character: the consumer parses the same value back.
+  const body = wireJson(formatRecord(record, options.format));
   let bytes = Buffer.byteLength(body);
   const attributes: Record<string, StringMessageAttribute> = {};
   for (const name of MESSAGE_ATTRIBUTE_FIELDS) {
     const value = record[name];
     // SQS and SNS refuse empty attribute values.
     if (typeof value !== "string" || value === "") continue;
+    // An attribute value is taken as it is, with no escape: one the services would refuse (the
+    // whole entry with it) is left out. The body still carries the field.
+    if (!messageServicesAccept(value)) continue;
     attributes[name] = { DataType: "String", StringValue: value };
     bytes += Buffer.byteLength(name) + Buffer.byteLength("String") + Buffer.byteLength(value);
   }
