@@ -130,6 +130,8 @@ describe("encodeMessage, characters the services refuse", () => {
 });
 
 describe("batchEntryFailures", () => {
+  const sns = { name: "SNS", permanentEntryErrors: new Set(["InvalidParameter"]) };
+
   it("retries what the service failed on its side, not what the sender got wrong", () => {
     const result = batchEntryFailures(
       4,
@@ -138,19 +140,46 @@ describe("batchEntryFailures", () => {
         { Id: "1", SenderFault: false, Code: "InternalError", Message: "try again" },
         { Id: "2", SenderFault: true, Code: "InvalidParameter", Message: "Message too long" },
       ],
-      "SNS",
+      sns,
     );
     expect(result.failed).toEqual([
-      { index: 1, code: "InternalError", message: "try again", retryable: true },
-      { index: 2, code: "InvalidParameter", message: "Message too long", retryable: false },
+      { index: 1, code: "InternalError", message: "try again", retryable: true, permanent: false },
+      { index: 2, code: "InvalidParameter", message: "Message too long", retryable: false, permanent: true },
+    ]);
+  });
+
+  it("makes permanent only a sender fault with one of the service's permanent codes", () => {
+    const result = batchEntryFailures(
+      3,
+      [],
+      [
+        { Id: "0", SenderFault: true, Code: "KMSAccessDenied", Message: "denied" },
+        { Id: "1", SenderFault: false, Code: "InvalidParameter", Message: "odd" },
+        { Id: "2", SenderFault: true, Code: "InvalidParameter", Message: "too long" },
+      ],
+      sns,
+    );
+    expect(result.failed.map(({ index, retryable, permanent }) => [index, retryable, permanent])).toEqual([
+      [0, false, false],
+      [1, true, false],
+      [2, false, true],
     ]);
   });
 
   it("treats an entry in neither list as not sent, and names the service when it gave no reason", () => {
-    const result = batchEntryFailures(3, [{ Id: "0" }], [{ Id: "2" }], "SQS");
+    const result = batchEntryFailures(3, [{ Id: "0" }], [{ Id: "2" }], {
+      name: "SQS",
+      permanentEntryErrors: new Set(),
+    });
     expect(result.failed).toEqual([
-      { index: 2, code: "UnknownError", message: "SQS gave no reason", retryable: true },
-      { index: 1, code: "NoResult", message: "SQS returned no result for the entry", retryable: true },
+      { index: 2, code: "UnknownError", message: "SQS gave no reason", retryable: true, permanent: false },
+      {
+        index: 1,
+        code: "NoResult",
+        message: "SQS returned no result for the entry",
+        retryable: true,
+        permanent: false,
+      },
     ]);
   });
 });

@@ -77,6 +77,38 @@ describe("eventbridge sink, per-entry failures", () => {
     },
   );
 
+  it("reports an entry failed with MalformedDetail as permanent, after one attempt", async () => {
+    const records = [trailRecord(1), trailRecord(2)];
+    const { sink, calls } = await sinkAnsweredBy(() => [
+      { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." },
+      { EventId: "b" },
+    ]);
+
+    const result = await sink.deliver(records);
+
+    expect(calls).toHaveLength(1);
+    expect(result.delivered).toBe(1);
+    expect(result.failed.map((failure) => [failure.record, failure.permanent])).toEqual([[records[0], true]]);
+    expect(result.failed[0]?.error).toMatchObject({
+      code: "MalformedDetail",
+      context: { attempts: 1, retryable: false },
+    });
+  });
+
+  it.each([
+    "NotAuthorizedForSourceException",
+    "NotAuthorizedForDetailTypeException",
+    "AccessDeniedException",
+    "ResourceNotFoundException",
+    "InvalidArgument",
+    "InvalidAccountIdException",
+    "KMSAccessDeniedException",
+  ])("keeps an entry failed with %s transient: it speaks of the sink, not the record", async (code) => {
+    const { sink } = await sinkAnsweredBy(() => [{ ErrorCode: code, ErrorMessage: "no" }]);
+    const result = await sink.deliver([trailRecord(1)]);
+    expect(result.failed.map((failure) => failure.permanent)).toEqual([false]);
+  });
+
   it("reports an entry failed with a non-retryable code, with that code, after one attempt", async () => {
     const records = [trailRecord(1), trailRecord(2), trailRecord(3)];
     const { sink, calls } = await sinkAnsweredBy(() => [
@@ -119,6 +151,7 @@ describe("eventbridge sink, per-entry failures", () => {
       code: "ThrottlingException",
       context: { eventID: records[1]?.eventID, attempts: 3, retryable: true },
     });
+    expect(result.failed[0]?.permanent).toBe(false);
   });
 
   it("sends again the entries the answer says nothing about", async () => {

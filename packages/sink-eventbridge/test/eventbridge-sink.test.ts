@@ -255,6 +255,7 @@ describe("eventbridge sink against moto", () => {
       context: { sink: "bus", pipeline: "test", eventID: huge.eventID, limit: 262_144 },
     });
     expect(error.context.bytes).toBeGreaterThan(300_000);
+    expect(result.failed[0]?.permanent).toBe(true);
     expect(putRequests.flatMap((request) => request.Entries)).toHaveLength(2);
     expect(eventIds(await receiveEvents(queue))).toEqual(recordIds([records[0]!, records[2]!]));
   });
@@ -268,7 +269,9 @@ describe("eventbridge sink against moto", () => {
     expect(putRequests).toHaveLength(1);
     expect(result.delivered).toBe(0);
     expect(result.failed.map((failure) => failure.record)).toEqual(records);
-    for (const { error } of result.failed) {
+    for (const { error, permanent } of result.failed) {
+      // About the sink, not the records: they are kept for redelivery, not dead-lettered.
+      expect(permanent).toBe(false);
       expect(error).toBeInstanceOf(DeliveryError);
       expect(error).toMatchObject({
         code: "ResourceNotFoundException",

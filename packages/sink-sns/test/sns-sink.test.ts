@@ -252,6 +252,7 @@ describe("sns sink against SNS fanning out to SQS", () => {
       code: "RecordTooLarge",
       context: { sink: "out", pipeline: "test", eventID: huge.eventID, bytes: 262_145, limit: 262_144 },
     });
+    expect(result.failed[0]?.permanent).toBe(true);
     // The record of exactly 256 KiB fills a request of its own.
     expect(batchRequests.map((r) => r.PublishBatchRequestEntries.length)).toEqual([1, 1]);
     expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
@@ -277,6 +278,8 @@ describe("sns sink against SNS fanning out to SQS", () => {
       code: "InvalidParameter",
       context: { sink: "out", eventID: tooBig.eventID, attempts: 1, retryable: false },
     });
+    // The entry itself is too long for the topic: it would be refused every time.
+    expect(result.failed[0]?.permanent).toBe(true);
     expect(batchRequests.flatMap((r) => r.PublishBatchRequestEntries)).toHaveLength(3);
     expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
   });
@@ -302,12 +305,14 @@ describe("sns sink against SNS fanning out to SQS", () => {
     expect(batchRequests).toHaveLength(1);
     expect(result.delivered).toBe(0);
     expect(result.failed.map((f) => f.record)).toEqual(records);
-    for (const { error } of result.failed) {
+    for (const { error, permanent } of result.failed) {
       expect(error).toBeInstanceOf(DeliveryError);
       expect(error).toMatchObject({
         code: "NotFoundException",
         context: { sink: "out", attempts: 1, retryable: false },
       });
+      // About the sink, not the records: they are kept for redelivery, not dead-lettered.
+      expect(permanent).toBe(false);
     }
   });
 

@@ -213,6 +213,7 @@ describe("sqs sink against SQS", () => {
       code: "RecordTooLarge",
       context: { sink: "out", pipeline: "test", eventID: huge.eventID, limit: 1_048_576 },
     });
+    expect(result.failed[0]?.permanent).toBe(true);
     const tooLarge = result.failed[0]?.error;
     expect(tooLarge).toBeInstanceOf(DeliveryError);
     expect((tooLarge as DeliveryError).context.bytes).toBeGreaterThan(1_100_000);
@@ -237,6 +238,8 @@ describe("sqs sink against SQS", () => {
       context: { sink: "out", eventID: tooBig.eventID, attempts: 1, retryable: false },
     });
     expect(result.failed[0]?.error.message).toMatch(/shorter than 1024 bytes/);
+    // The entry itself is too long for the queue: it would be refused every time.
+    expect(result.failed[0]?.permanent).toBe(true);
     expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
   });
 
@@ -261,6 +264,7 @@ describe("sqs sink against SQS", () => {
     expect(judgedLocally.failed.map((f) => [f.record.eventID, (f.error as DeliveryError).code])).toEqual([
       [oneOver.eventID, "RecordTooLarge"],
     ]);
+    expect(judgedLocally.failed[0]?.permanent).toBe(true);
     expect(batchRequests.flatMap((r) => r.Entries)).toHaveLength(1);
     expect(await receiveAll(queueUrl, 3)).toHaveLength(2);
   });
@@ -285,8 +289,10 @@ describe("sqs sink against SQS", () => {
     expect(batchRequests).toHaveLength(1);
     expect(result.delivered).toBe(0);
     expect(result.failed.map((f) => f.record)).toEqual(records);
-    for (const { error } of result.failed) {
+    for (const { error, permanent } of result.failed) {
       expect(error).toMatchObject({ code: "QueueDoesNotExist", context: { sink: "out", retryable: false } });
+      // About the sink, not the records: they are kept for redelivery, not dead-lettered.
+      expect(permanent).toBe(false);
     }
   });
 });
@@ -325,6 +331,26 @@ describe("sqs sink, characters SQS refuses", () => {
         StringValue: "RunInstances",
       });
     }
+  });
+
+  it("reports an entry SQS refuses for its content as permanent, sent once, and delivers the rest", async () => {
+    const queueUrl = createQueue();
+    const sink = await createSink({ queueUrl });
+    // Characters above U+FFFF are valid in SQS, but fauxqs refuses them per entry (SenderFault),
+    // as SQS refuses the characters it does not take: the entry is refused for good.
+    const astral = trailRecord(2, { userAgent: "🦆" });
+    const records = [trailRecord(1), astral, trailRecord(3)];
+
+    const result = await sink.deliver(records);
+
+    expect(batchRequests).toHaveLength(1);
+    expect(result.delivered).toBe(2);
+    expect(result.failed.map((f) => [f.record, f.permanent])).toEqual([[astral, true]]);
+    expect(result.failed[0]?.error).toMatchObject({
+      code: "InvalidMessageContents",
+      context: { sink: "out", eventID: astral.eventID, attempts: 1, retryable: false },
+    });
+    expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
   });
 });
 

@@ -124,29 +124,37 @@ export interface BatchEntryFailure {
 
 /**
  * A SendMessageBatch or PublishBatch answer as entry failures, for request entries whose `Id`
- * is their position. `SenderFault: true` means the entry itself is wrong; false, that the service
- * failed and may succeed later. An entry in neither list is treated as not sent.
+ * is their position. `SenderFault: true` means the sender got something wrong, false that the
+ * service failed and may succeed later; a sender fault is permanent only with one of the service's
+ * `permanentEntryErrors`, codes that speak of the entry's own content or size. An entry in
+ * neither list is treated as not sent.
  */
 export function batchEntryFailures(
   entryCount: number,
   successful: readonly BatchEntrySuccess[],
   failed: readonly BatchEntryFailure[],
-  service: string,
+  service: Pick<MessageService, "name" | "permanentEntryErrors">,
 ): BatchSendResult {
   const answered = new Set([...successful, ...failed].map((entry) => entry.Id));
-  const failures: EntryFailure[] = failed.map((entry) => ({
-    index: Number(entry.Id),
-    code: entry.Code ?? "UnknownError",
-    message: entry.Message ?? `${service} gave no reason`,
-    retryable: entry.SenderFault !== true,
-  }));
+  const failures: EntryFailure[] = failed.map((entry) => {
+    const code = entry.Code ?? "UnknownError";
+    const senderFault = entry.SenderFault === true;
+    return {
+      index: Number(entry.Id),
+      code,
+      message: entry.Message ?? `${service.name} gave no reason`,
+      retryable: !senderFault,
+      permanent: senderFault && service.permanentEntryErrors.has(code),
+    };
+  });
   for (let index = 0; index < entryCount; index++) {
     if (!answered.has(String(index))) {
       failures.push({
         index,
         code: "NoResult",
-        message: `${service} returned no result for the entry`,
+        message: `${service.name} returned no result for the entry`,
         retryable: true,
+        permanent: false,
       });
     }
   }
@@ -166,6 +174,12 @@ export interface MessageService {
   readonly defaultBytes: number;
   /** How to set `maxMessageBytes` for this service. */
   readonly maxMessageBytesDescription: string;
+  /**
+   * Codes of a per-entry sender fault about the entry's own content or size: sent again, the
+   * entry is refused again, so its record fails for good (`permanent`). Codes about the queue or
+   * topic, the account or the request are not in it: they keep the message for redelivery.
+   */
+  readonly permanentEntryErrors: ReadonlySet<string>;
 }
 
 /** The options a message sink takes besides its address. */
@@ -247,7 +261,7 @@ export function messageBatchSender<Entry>(
     encode: (record) => toEntry(record, encodeOptions),
     async send(entries) {
       const answer = await sendBatch(entries.map((entry, index) => ({ ...entry, Id: String(index) })));
-      return batchEntryFailures(entries.length, answer.Successful ?? [], answer.Failed ?? [], service.name);
+      return batchEntryFailures(entries.length, answer.Successful ?? [], answer.Failed ?? [], service);
     },
   };
 }
