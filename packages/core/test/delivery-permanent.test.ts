@@ -1,6 +1,7 @@
 import {
   type BatchSender,
   type BatchSendResult,
+  batchingSink,
   type Clock,
   CoalescingDelivery,
   type DeliveryError,
@@ -9,6 +10,7 @@ import {
   type EntryFailure,
   type TrailRecord,
 } from "@trailrouter/core";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 
 /** A clock whose sleeps return at once and move time forward. */
@@ -231,5 +233,21 @@ describe("permanent failures, a closed CoalescingDelivery", () => {
     const delivery = new CoalescingDelivery(sender, { sink: "out" });
     await delivery.close();
     expect(outcomes(await delivery.deliver(records("late")))).toEqual([["late", "SinkClosed", false]]);
+  });
+});
+
+describe("batchingSink.maxRecordBytes", () => {
+  const context = { name: "out", pipeline: "p", clock: instantClock(), logger: pino({ level: "silent" }) };
+
+  it.each([
+    [{ maxEntryBytes: 1000, maxBatchBytes: 4000 }, 1000],
+    [{ maxEntryBytes: 4000, maxBatchBytes: 1000 }, 1000],
+  ])("is the smaller of the entry and the request limit (%o)", async (limits, expected) => {
+    for (const ordered of [false, true]) {
+      const { sender } = fakeSender(() => ({ failed: [] }), limits);
+      const sink = batchingSink(sender, context, { ordered, close() {} });
+      expect(sink.maxRecordBytes).toBe(expected);
+      await sink.close();
+    }
   });
 });

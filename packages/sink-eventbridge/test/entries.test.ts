@@ -3,9 +3,11 @@ import {
   type AwsClientFactory,
   type Clock,
   DeliveryError,
+  jsonBytesAtLeast,
   type Sink,
   type TrailRecord,
   toEventBridgeEvent,
+  wireJson,
 } from "@trailrouter/core";
 import { pluginContext } from "@trailrouter/local-aws";
 import {
@@ -15,6 +17,7 @@ import {
   putEventsEntrySize,
   resourceValues,
 } from "@trailrouter/sink-eventbridge";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 type Answer = (entries: PutEventsRequestEntry[], call: number) => PutEventsResultEntry[];
@@ -274,5 +277,59 @@ describe("a record as a PutEvents entry", () => {
     expect(encodeEntry(record, { ...options, resources: ["nothing.here"] }).entry).not.toHaveProperty(
       "Resources",
     );
+  });
+});
+
+describe("a record as a PutEvents entry, against the sink's maxRecordBytes", () => {
+  /** Any code point, multi-byte ones and the units JSON escapes or a queue target refuses among them. */
+  const text = fc.string({
+    unit: fc.oneof(
+      fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+      fc.constantFrom("é", "日", "🦆", "\ufffe", "\uffff", "\u0000", "\ud800", "\udfff", '"', "\\"),
+    ),
+  });
+  const record: fc.Arbitrary<TrailRecord> = fc
+    .tuple(
+      fc.record(
+        { eventID: text, eventTime: text, eventType: text, eventSource: text, userAgent: text },
+        { requiredKeys: [] },
+      ),
+      fc.dictionary(text, fc.jsonValue({ stringUnit: "binary", maxDepth: 3 }), { maxKeys: 5 }),
+    )
+    .map(([fields, more]) => ({ ...more, ...fields }));
+  const options = {
+    eventBusName: "default",
+    source: "trailrouter",
+    detailType: "auto",
+    resources: ["userAgent"],
+  };
+  const utf8 = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+  it.each(["record", "eventbridge"] as const)(
+    "format %s: the Detail holds the record's JSON text, so the entry is at least as long",
+    (format) => {
+      fc.assert(
+        fc.property(record, (generated) => {
+          const { entry, bytes } = encodeEntry(generated, { ...options, format });
+          expect(entry.Detail).toContain(wireJson(generated));
+          expect(bytes).toBeGreaterThanOrEqual(utf8(generated));
+          expect(jsonBytesAtLeast(generated, Number.POSITIVE_INFINITY)).toBeLessThanOrEqual(bytes);
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
+
+  it.each([
+    ["ASCII", "aws-cli/2.15"],
+    ["two-byte characters", "zoë-ß-é".repeat(50)],
+    ["three-byte characters", "日本語".repeat(50)],
+    ["characters above U+FFFF", "🦆".repeat(50)],
+    ["U+FFFE and U+FFFF", "\ufffe\uffff".repeat(50)],
+  ])("with %s: at least the UTF-8 length of JSON.stringify(record)", (_label, userAgent) => {
+    const generated = trailRecord(1, { userAgent });
+    for (const format of ["record", "eventbridge"] as const) {
+      expect(encodeEntry(generated, { ...options, format }).bytes).toBeGreaterThanOrEqual(utf8(generated));
+    }
   });
 });

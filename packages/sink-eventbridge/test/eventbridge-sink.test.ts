@@ -256,6 +256,7 @@ describe("eventbridge sink against moto", () => {
     });
     expect(error.context.bytes).toBeGreaterThan(300_000);
     expect(result.failed[0]?.permanent).toBe(true);
+    expect(sink.maxRecordBytes).toBe(262_144);
     expect(putRequests.flatMap((request) => request.Entries)).toHaveLength(2);
     expect(eventIds(await receiveEvents(queue))).toEqual(recordIds([records[0]!, records[2]!]));
   });

@@ -253,6 +253,7 @@ describe("sns sink against SNS fanning out to SQS", () => {
       context: { sink: "out", pipeline: "test", eventID: huge.eventID, bytes: 262_145, limit: 262_144 },
     });
     expect(result.failed[0]?.permanent).toBe(true);
+    expect(sink.maxRecordBytes).toBe(262_144);
     // The record of exactly 256 KiB fills a request of its own.
     expect(batchRequests.map((r) => r.PublishBatchRequestEntries.length)).toEqual([1, 1]);
     expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());

@@ -265,6 +265,7 @@ describe("sqs sink against SQS", () => {
       [oneOver.eventID, "RecordTooLarge"],
     ]);
     expect(judgedLocally.failed[0]?.permanent).toBe(true);
+    expect((await createSink({ queueUrl, maxMessageBytes: 1024 })).maxRecordBytes).toBe(1024);
     expect(batchRequests.flatMap((r) => r.Entries)).toHaveLength(1);
     expect(await receiveAll(queueUrl, 3)).toHaveLength(2);
   });
