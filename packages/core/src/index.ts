@@ -8,6 +8,7 @@ export * from "./decoders/cloudtrail.js";
 export * from "./delivery/batch.js";
 export * from "./delivery/coalesce.js";
 export * from "./delivery/format.js";
+export * from "./delivery/json.js";
 export * from "./delivery/message.js";
 export * from "./delivery/retry.js";
 export * from "./delivery/sink.js";

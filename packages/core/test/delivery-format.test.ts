@@ -48,6 +48,9 @@ describe("output formats", () => {
     expect(type({ eventType: "AwsConsoleAction" })).toBe("AWS Console Action via CloudTrail");
     expect(type({ eventType: "AwsServiceEvent" })).toBe("AWS Service Event via CloudTrail");
     expect(type({ eventCategory: "Insight" })).toBe("AWS Insight via CloudTrail");
+    for (const eventType of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+      expect(type({ eventType })).toBe("AWS API Call via CloudTrail");
+    }
     expect(toEventBridgeEvent({ ...createUser, eventSource: "signin.amazonaws.com" }).source).toBe(
       "aws.signin",
     );

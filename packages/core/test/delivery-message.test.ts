@@ -3,6 +3,7 @@ import {
   batchEntryFailures,
   encodeMessage,
   MESSAGE_ATTRIBUTE_FIELDS,
+  messageServicesAccept,
   type TrailRecord,
   toEventBridgeEvent,
 } from "@trailrouter/core";
@@ -82,7 +83,55 @@ describe("encodeMessage", () => {
   });
 });
 
+describe("encodeMessage, characters the services refuse", () => {
+  const hostile: TrailRecord = {
+    ...record,
+    userAgent: "aws-cli/2\ufffe \uffff🦆",
+    requestParameters: { userName: "zoë\uffff" },
+  };
+
+  it("escapes U+FFFE and U+FFFF in the body, which parses back to the record, counted as sent", () => {
+    for (const format of ["record", "eventbridge"] as const) {
+      const message = encodeMessage(hostile, { format });
+      expect(message.body).not.toMatch(/[\ufffe\uffff]/);
+      expect(message.body).toContain("\\ufffe \\uffff🦆");
+      expect(messageServicesAccept(message.body)).toBe(true);
+      expect(JSON.parse(message.body)).toEqual(format === "record" ? hostile : toEventBridgeEvent(hostile));
+      const attributeBytes = Object.entries(message.attributes).reduce(
+        (sum, [name, value]) => sum + Buffer.byteLength(name + value.DataType + value.StringValue),
+        0,
+      );
+      expect(message.bytes).toBe(Buffer.byteLength(message.body) + attributeBytes);
+    }
+  });
+
+  it("leaves out an attribute whose value holds a character the services refuse, and does not count it", () => {
+    for (const eventName of [
+      "Create\uffffUser",
+      "Create\ufffeUser",
+      "Create\u0001User",
+      "Create\ud800User",
+    ]) {
+      const message = encodeMessage({ ...record, eventName });
+      expect(Object.keys(message.attributes)).toEqual(["eventSource", "awsRegion", "recipientAccountId"]);
+      expect(JSON.parse(message.body).eventName).toBe(eventName);
+      expect(message.bytes).toBe(
+        Buffer.byteLength(message.body) +
+          Buffer.byteLength("eventSourceStringiam.amazonaws.comawsRegionStringus-east-1") +
+          Buffer.byteLength("recipientAccountIdString123456789012"),
+      );
+    }
+    // Characters above U+FFFF are valid in SQS and SNS attributes.
+    expect(encodeMessage({ ...record, eventName: "Create🦆" }).attributes.eventName).toEqual({
+      DataType: "String",
+      StringValue: "Create🦆",
+    });
+  });
+});
+
 describe("batchEntryFailures", () => {
+  const sns = { name: "SNS", permanentEntryErrors: new Set(["InvalidParameter"]) };
+
   it("retries what the service failed on its side, not what the sender got wrong", () => {
     const result = batchEntryFailures(
       4,
@@ -91,19 +140,46 @@ describe("batchEntryFailures", () => {
         { Id: "1", SenderFault: false, Code: "InternalError", Message: "try again" },
         { Id: "2", SenderFault: true, Code: "InvalidParameter", Message: "Message too long" },
       ],
-      "SNS",
+      sns,
     );
     expect(result.failed).toEqual([
-      { index: 1, code: "InternalError", message: "try again", retryable: true },
-      { index: 2, code: "InvalidParameter", message: "Message too long", retryable: false },
+      { index: 1, code: "InternalError", message: "try again", retryable: true, permanent: false },
+      { index: 2, code: "InvalidParameter", message: "Message too long", retryable: false, permanent: true },
+    ]);
+  });
+
+  it("makes permanent only a sender fault with one of the service's permanent codes", () => {
+    const result = batchEntryFailures(
+      3,
+      [],
+      [
+        { Id: "0", SenderFault: true, Code: "KMSAccessDenied", Message: "denied" },
+        { Id: "1", SenderFault: false, Code: "InvalidParameter", Message: "odd" },
+        { Id: "2", SenderFault: true, Code: "InvalidParameter", Message: "too long" },
+      ],
+      sns,
+    );
+    expect(result.failed.map(({ index, retryable, permanent }) => [index, retryable, permanent])).toEqual([
+      [0, false, false],
+      [1, true, false],
+      [2, false, true],
     ]);
   });
 
   it("treats an entry in neither list as not sent, and names the service when it gave no reason", () => {
-    const result = batchEntryFailures(3, [{ Id: "0" }], [{ Id: "2" }], "SQS");
+    const result = batchEntryFailures(3, [{ Id: "0" }], [{ Id: "2" }], {
+      name: "SQS",
+      permanentEntryErrors: new Set(),
+    });
     expect(result.failed).toEqual([
-      { index: 2, code: "UnknownError", message: "SQS gave no reason", retryable: true },
-      { index: 1, code: "NoResult", message: "SQS returned no result for the entry", retryable: true },
+      { index: 2, code: "UnknownError", message: "SQS gave no reason", retryable: true, permanent: false },
+      {
+        index: 1,
+        code: "NoResult",
+        message: "SQS returned no result for the entry",
+        retryable: true,
+        permanent: false,
+      },
     ]);
   });
 });

@@ -11,6 +11,7 @@ import {
   formatRecord,
   type OutputFormat,
   type TrailRecord,
+  wireJson,
 } from "@trailrouter/core";
 
 /** The `detailType` value that derives each entry's DetailType from the record, as EventBridge does. */
@@ -33,7 +34,8 @@ export function encodeEntry(record: TrailRecord, options: EntryOptions): Encoded
     EventBusName: options.eventBusName,
     Source: options.source,
     DetailType: options.detailType === AUTO_DETAIL_TYPE ? eventBridgeDetailType(record) : options.detailType,
-    Detail: JSON.stringify(formatRecord(record, options.format)),
+    // Escaped as the queues that rules target need: the consumer parses the same value back.
+    Detail: wireJson(formatRecord(record, options.format)),
   };
   const time = eventTime(record);
   // Without Time, EventBridge stamps the event with the time of the PutEvents call.
@@ -93,6 +95,16 @@ export const RETRYABLE_ENTRY_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Per-entry error codes about the entry itself: `MalformedDetail`, a Detail that is not a JSON
+ * object, is refused again whenever the record is sent. The other codes PutEvents documents are
+ * left out: `InvalidArgument` may name the bus, source or detail-type of the sink's options as
+ * well as the record's time or resources, `InvalidAccountIdException` the bus's account,
+ * `NotAuthorizedFor*` and `AccessDeniedException` the sink's permissions, `RedactionFailure` the
+ * service; they keep the message for redelivery.
+ */
+export const PERMANENT_ENTRY_ERRORS: ReadonlySet<string> = new Set(["MalformedDetail"]);
+
+/**
  * PutEvents answers with one result per request entry, in order: an EventId, or an ErrorCode
  * and ErrorMessage. An entry without either (or missing from the answer) counts as not sent.
  */
@@ -109,6 +121,7 @@ export function putEventsEntryFailures(
         code: result.ErrorCode,
         message: result.ErrorMessage ?? "EventBridge gave no reason",
         retryable: RETRYABLE_ENTRY_ERRORS.has(result.ErrorCode),
+        permanent: PERMANENT_ENTRY_ERRORS.has(result.ErrorCode),
       });
     } else if (!result?.EventId) {
       failed.push({
@@ -116,6 +129,7 @@ export function putEventsEntryFailures(
         code: "NoResult",
         message: "EventBridge returned no result for the entry",
         retryable: true,
+        permanent: false,
       });
     }
   }

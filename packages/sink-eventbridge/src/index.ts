@@ -2,6 +2,7 @@ export {
   AUTO_DETAIL_TYPE,
   type EntryOptions,
   encodeEntry,
+  PERMANENT_ENTRY_ERRORS,
   putEventsEntryFailures,
   putEventsEntrySize,
   RETRYABLE_ENTRY_ERRORS,

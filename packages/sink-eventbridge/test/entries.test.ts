@@ -3,8 +3,11 @@ import {
   type AwsClientFactory,
   type Clock,
   DeliveryError,
+  jsonBytesAtLeast,
   type Sink,
   type TrailRecord,
+  toEventBridgeEvent,
+  wireJson,
 } from "@trailrouter/core";
 import { pluginContext } from "@trailrouter/local-aws";
 import {
@@ -14,6 +17,7 @@ import {
   putEventsEntrySize,
   resourceValues,
 } from "@trailrouter/sink-eventbridge";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 type Answer = (entries: PutEventsRequestEntry[], call: number) => PutEventsResultEntry[];
@@ -76,6 +80,38 @@ describe("eventbridge sink, per-entry failures", () => {
     },
   );
 
+  it("reports an entry failed with MalformedDetail as permanent, after one attempt", async () => {
+    const records = [trailRecord(1), trailRecord(2)];
+    const { sink, calls } = await sinkAnsweredBy(() => [
+      { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." },
+      { EventId: "b" },
+    ]);
+
+    const result = await sink.deliver(records);
+
+    expect(calls).toHaveLength(1);
+    expect(result.delivered).toBe(1);
+    expect(result.failed.map((failure) => [failure.record, failure.permanent])).toEqual([[records[0], true]]);
+    expect(result.failed[0]?.error).toMatchObject({
+      code: "MalformedDetail",
+      context: { attempts: 1, retryable: false },
+    });
+  });
+
+  it.each([
+    "NotAuthorizedForSourceException",
+    "NotAuthorizedForDetailTypeException",
+    "AccessDeniedException",
+    "ResourceNotFoundException",
+    "InvalidArgument",
+    "InvalidAccountIdException",
+    "KMSAccessDeniedException",
+  ])("keeps an entry failed with %s transient: it speaks of the sink, not the record", async (code) => {
+    const { sink } = await sinkAnsweredBy(() => [{ ErrorCode: code, ErrorMessage: "no" }]);
+    const result = await sink.deliver([trailRecord(1)]);
+    expect(result.failed.map((failure) => failure.permanent)).toEqual([false]);
+  });
+
   it("reports an entry failed with a non-retryable code, with that code, after one attempt", async () => {
     const records = [trailRecord(1), trailRecord(2), trailRecord(3)];
     const { sink, calls } = await sinkAnsweredBy(() => [
@@ -118,6 +154,7 @@ describe("eventbridge sink, per-entry failures", () => {
       code: "ThrottlingException",
       context: { eventID: records[1]?.eventID, attempts: 3, retryable: true },
     });
+    expect(result.failed[0]?.permanent).toBe(false);
   });
 
   it("sends again the entries the answer says nothing about", async () => {
@@ -199,6 +236,19 @@ describe("a record as a PutEvents entry", () => {
     }
   });
 
+  it("escapes U+FFFE and U+FFFF in the Detail, which parses back to the record, counted as sent", () => {
+    const record = trailRecord(1, { userAgent: "aws-cli/2\ufffe \uffff🦆" });
+    for (const format of ["record", "eventbridge"] as const) {
+      const { entry, bytes } = encodeEntry(record, { ...options, format });
+      expect(entry.Detail).not.toMatch(/[\ufffe\uffff]/);
+      expect(entry.Detail).toContain('"aws-cli/2\\ufffe \\uffff🦆"');
+      expect(JSON.parse(entry.Detail ?? "null")).toEqual(
+        format === "record" ? record : toEventBridgeEvent(record),
+      );
+      expect(bytes).toBe(putEventsEntrySize(entry));
+    }
+  });
+
   it("derives the detail-type from the record's eventType when detailType is auto", () => {
     const detailType = (fields: Partial<TrailRecord>) =>
       encodeEntry(trailRecord(1, fields), { ...options, detailType: "auto" }).entry.DetailType;
@@ -227,5 +277,59 @@ describe("a record as a PutEvents entry", () => {
     expect(encodeEntry(record, { ...options, resources: ["nothing.here"] }).entry).not.toHaveProperty(
       "Resources",
     );
+  });
+});
+
+describe("a record as a PutEvents entry, against the sink's maxRecordBytes", () => {
+  /** Any code point, multi-byte ones and the units JSON escapes or a queue target refuses among them. */
+  const text = fc.string({
+    unit: fc.oneof(
+      fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+      fc.constantFrom("é", "日", "🦆", "\ufffe", "\uffff", "\u0000", "\ud800", "\udfff", '"', "\\"),
+    ),
+  });
+  const record: fc.Arbitrary<TrailRecord> = fc
+    .tuple(
+      fc.record(
+        { eventID: text, eventTime: text, eventType: text, eventSource: text, userAgent: text },
+        { requiredKeys: [] },
+      ),
+      fc.dictionary(text, fc.jsonValue({ stringUnit: "binary", maxDepth: 3 }), { maxKeys: 5 }),
+    )
+    .map(([fields, more]) => ({ ...more, ...fields }));
+  const options = {
+    eventBusName: "default",
+    source: "trailrouter",
+    detailType: "auto",
+    resources: ["userAgent"],
+  };
+  const utf8 = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+  it.each(["record", "eventbridge"] as const)(
+    "format %s: the Detail holds the record's JSON text, so the entry is at least as long",
+    (format) => {
+      fc.assert(
+        fc.property(record, (generated) => {
+          const { entry, bytes } = encodeEntry(generated, { ...options, format });
+          expect(entry.Detail).toContain(wireJson(generated));
+          expect(bytes).toBeGreaterThanOrEqual(utf8(generated));
+          expect(jsonBytesAtLeast(generated, Number.POSITIVE_INFINITY)).toBeLessThanOrEqual(bytes);
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
+
+  it.each([
+    ["ASCII", "aws-cli/2.15"],
+    ["two-byte characters", "zoë-ß-é".repeat(50)],
+    ["three-byte characters", "日本語".repeat(50)],
+    ["characters above U+FFFF", "🦆".repeat(50)],
+    ["U+FFFE and U+FFFF", "\ufffe\uffff".repeat(50)],
+  ])("with %s: at least the UTF-8 length of JSON.stringify(record)", (_label, userAgent) => {
+    const generated = trailRecord(1, { userAgent });
+    for (const format of ["record", "eventbridge"] as const) {
+      expect(encodeEntry(generated, { ...options, format }).bytes).toBeGreaterThanOrEqual(utf8(generated));
+    }
   });
 });

@@ -225,6 +225,18 @@ describe("eventbridge sink against moto", () => {
     ]);
   });
 
+  it("delivers a record with U+FFFE and U+FFFF in a string, parsed back as it was", async () => {
+    const source = "trailrouter.characters";
+    const queue = await ruleToQueue({ source: [source] });
+    const sink = await createSink({ source });
+    const record = trailRecord(1, { userAgent: "aws-cli/2.15\ufffe exec-env/\uffff" });
+
+    expect(await sink.deliver([record, trailRecord(2)])).toEqual({ delivered: 2, failed: [] });
+
+    const events = await receiveEvents(queue);
+    expect(events.find((event) => event.detail.eventID === record.eventID)?.detail).toEqual(record);
+  });
+
   it("reports a record over the entry limit as RecordTooLarge and delivers the others", async () => {
     const source = "trailrouter.sizes";
     const queue = await ruleToQueue({ source: [source] });
@@ -243,6 +255,8 @@ describe("eventbridge sink against moto", () => {
       context: { sink: "bus", pipeline: "test", eventID: huge.eventID, limit: 262_144 },
     });
     expect(error.context.bytes).toBeGreaterThan(300_000);
+    expect(result.failed[0]?.permanent).toBe(true);
+    expect(sink.maxRecordBytes).toBe(262_144);
     expect(putRequests.flatMap((request) => request.Entries)).toHaveLength(2);
     expect(eventIds(await receiveEvents(queue))).toEqual(recordIds([records[0]!, records[2]!]));
   });
@@ -256,7 +270,9 @@ describe("eventbridge sink against moto", () => {
     expect(putRequests).toHaveLength(1);
     expect(result.delivered).toBe(0);
     expect(result.failed.map((failure) => failure.record)).toEqual(records);
-    for (const { error } of result.failed) {
+    for (const { error, permanent } of result.failed) {
+      // About the sink, not the records: they are kept for redelivery, not dead-lettered.
+      expect(permanent).toBe(false);
       expect(error).toBeInstanceOf(DeliveryError);
       expect(error).toMatchObject({
         code: "ResourceNotFoundException",

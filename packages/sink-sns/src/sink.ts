@@ -25,6 +25,19 @@ export const SNS_DEFAULT_MAX_BYTES = 262_144;
 /** The most a topic can be raised to: 1 MiB. */
 export const SNS_MAX_BYTES = 1_048_576;
 
+/**
+ * PublishBatch entry codes (with `SenderFault: true`) about the entry's own content or size: a
+ * message too long, characters or attributes SNS refuses. Sent again, the entry is refused again,
+ * so its record fails for good. Any other code (KMS, authorization, throttling, an internal
+ * error) keeps the message for redelivery.
+ */
+export const SNS_PERMANENT_ENTRY_ERRORS: ReadonlySet<string> = new Set([
+  "InvalidParameter",
+  "InvalidParameterValue",
+  "ParameterValueInvalid",
+  "ValidationException",
+]);
+
 export const SNS_TOPIC_ARN_PATTERN = "^arn:aws[a-z-]*:sns:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$";
 
 const SNS: MessageService = {
@@ -35,6 +48,7 @@ const SNS: MessageService = {
   defaultBytes: SNS_DEFAULT_MAX_BYTES,
   maxMessageBytesDescription:
     "Largest message published (body + attributes); raise it only for a topic that allows more",
+  permanentEntryErrors: SNS_PERMANENT_ENTRY_ERRORS,
 };
 
 export interface SnsSinkConfig extends MessageSinkOptions {

@@ -3,6 +3,7 @@ import {
   awsClientFactory,
   DeliveryError,
   type EventBridgeCloudTrailEvent,
+  messageServicesAccept,
   type Sink,
   type TrailRecord,
   toEventBridgeEvent,
@@ -129,6 +130,8 @@ async function receiveAll(queueUrl: string, expected: number): Promise<Message[]
   return received;
 }
 
+const byEventId = (a: TrailRecord, b: TrailRecord) => String(a.eventID).localeCompare(String(b.eventID));
+
 const bodyIds = (messages: Message[]) =>
   messages.map((m) => (JSON.parse(m.Body ?? "{}") as TrailRecord).eventID).sort();
 
@@ -249,6 +252,8 @@ describe("sns sink against SNS fanning out to SQS", () => {
       code: "RecordTooLarge",
       context: { sink: "out", pipeline: "test", eventID: huge.eventID, bytes: 262_145, limit: 262_144 },
     });
+    expect(result.failed[0]?.permanent).toBe(true);
+    expect(sink.maxRecordBytes).toBe(262_144);
     // The record of exactly 256 KiB fills a request of its own.
     expect(batchRequests.map((r) => r.PublishBatchRequestEntries.length)).toEqual([1, 1]);
     expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
@@ -274,6 +279,8 @@ describe("sns sink against SNS fanning out to SQS", () => {
       code: "InvalidParameter",
       context: { sink: "out", eventID: tooBig.eventID, attempts: 1, retryable: false },
     });
+    // The entry itself is too long for the topic: it would be refused every time.
+    expect(result.failed[0]?.permanent).toBe(true);
     expect(batchRequests.flatMap((r) => r.PublishBatchRequestEntries)).toHaveLength(3);
     expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
   });
@@ -299,13 +306,47 @@ describe("sns sink against SNS fanning out to SQS", () => {
     expect(batchRequests).toHaveLength(1);
     expect(result.delivered).toBe(0);
     expect(result.failed.map((f) => f.record)).toEqual(records);
-    for (const { error } of result.failed) {
+    for (const { error, permanent } of result.failed) {
       expect(error).toBeInstanceOf(DeliveryError);
       expect(error).toMatchObject({
         code: "NotFoundException",
         context: { sink: "out", attempts: 1, retryable: false },
       });
+      // About the sink, not the records: they are kept for redelivery, not dead-lettered.
+      expect(permanent).toBe(false);
     }
+  });
+
+  it("delivers records with U+FFFE and U+FFFF in a string to a subscribed queue, parsed back as they were", async () => {
+    const topic = createTopic();
+    const rawQueue = topic.subscribe({ raw: true });
+    const enveloped = topic.subscribe({ raw: false });
+    const sink = await createSink({ topicArn: topic.topicArn });
+    const inUserAgent = trailRecord(1, { userAgent: "aws-cli/2.15\ufffe exec-env/\uffff" });
+    // An attribute cannot be escaped: eventName is left out of the attributes, kept in the body.
+    const inEventName = trailRecord(2, { eventName: "Run\uffffInstances" });
+    const records = [inUserAgent, inEventName, trailRecord(3)];
+
+    expect(await sink.deliver(records)).toEqual({ delivered: 3, failed: [] });
+    // fauxqs lets any character through a topic; SNS delivers to queues, which refuse these two.
+    const published = batchRequests.flatMap((r) => r.PublishBatchRequestEntries) as { Message: string }[];
+    expect(published.every((entry) => messageServicesAccept(entry.Message))).toBe(true);
+    expect(published[0]?.Message).toContain("2.15\\ufffe exec-env/\\uffff");
+
+    const raw = await receiveAll(rawQueue, 4);
+    expect(raw).toHaveLength(3);
+    const rawById = new Map(raw.map((m) => [(JSON.parse(m.Body ?? "{}") as TrailRecord).eventID, m]));
+    for (const record of records) {
+      expect(JSON.parse(rawById.get(record.eventID)?.Body ?? "null")).toEqual(record);
+    }
+    const { eventName: _left, ...otherAttributes } = expectedAttributes(inEventName);
+    expect(rawById.get(inEventName.eventID)?.MessageAttributes).toEqual(otherAttributes);
+    expect(rawById.get(inUserAgent.eventID)?.MessageAttributes).toEqual(expectedAttributes(inUserAgent));
+
+    const notifications = (await receiveAll(enveloped, 4)).map(
+      (m) => JSON.parse(m.Body ?? "{}") as { Message: string },
+    );
+    expect(notifications.map((n) => JSON.parse(n.Message)).sort(byEventId)).toEqual(records);
   });
 
   it("publishes EventBridge's CloudTrail envelope with format: eventbridge, filterable on the record's attributes", async () => {

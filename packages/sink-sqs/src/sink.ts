@@ -22,6 +22,20 @@ import { encodeRecord } from "./encode.js";
 export const SQS_MAX_BATCH_ENTRIES = 10;
 export const SQS_MAX_BYTES = 1_048_576;
 
+/**
+ * SendMessageBatch entry codes (with `SenderFault: true`) about the entry's own content or size:
+ * characters SQS refuses, a message over the queue's MaximumMessageSize, attributes it cannot
+ * take. Sent again, the entry is refused again, so its record fails for good. Any other code
+ * (KMS, a missing parameter, throttling, an internal error) keeps the message for redelivery.
+ */
+export const SQS_PERMANENT_ENTRY_ERRORS: ReadonlySet<string> = new Set([
+  "InvalidMessageContents",
+  "MessageTooLong",
+  "InvalidParameterValue",
+  "InvalidAttributeName",
+  "InvalidAttributeValue",
+]);
+
 const SQS: MessageService = {
   name: "SQS",
   request: "SendMessageBatch",
@@ -30,6 +44,7 @@ const SQS: MessageService = {
   defaultBytes: SQS_MAX_BYTES,
   maxMessageBytesDescription:
     "Largest message sent (body + attributes); set it to the queue's MaximumMessageSize when that is lower",
+  permanentEntryErrors: SQS_PERMANENT_ENTRY_ERRORS,
 };
 
 export interface SqsSinkConfig extends MessageSinkOptions {

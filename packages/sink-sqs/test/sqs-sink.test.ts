@@ -213,6 +213,7 @@ describe("sqs sink against SQS", () => {
       code: "RecordTooLarge",
       context: { sink: "out", pipeline: "test", eventID: huge.eventID, limit: 1_048_576 },
     });
+    expect(result.failed[0]?.permanent).toBe(true);
     const tooLarge = result.failed[0]?.error;
     expect(tooLarge).toBeInstanceOf(DeliveryError);
     expect((tooLarge as DeliveryError).context.bytes).toBeGreaterThan(1_100_000);
@@ -237,6 +238,8 @@ describe("sqs sink against SQS", () => {
       context: { sink: "out", eventID: tooBig.eventID, attempts: 1, retryable: false },
     });
     expect(result.failed[0]?.error.message).toMatch(/shorter than 1024 bytes/);
+    // The entry itself is too long for the queue: it would be refused every time.
+    expect(result.failed[0]?.permanent).toBe(true);
     expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
   });
 
@@ -261,6 +264,8 @@ describe("sqs sink against SQS", () => {
     expect(judgedLocally.failed.map((f) => [f.record.eventID, (f.error as DeliveryError).code])).toEqual([
       [oneOver.eventID, "RecordTooLarge"],
     ]);
+    expect(judgedLocally.failed[0]?.permanent).toBe(true);
+    expect((await createSink({ queueUrl, maxMessageBytes: 1024 })).maxRecordBytes).toBe(1024);
     expect(batchRequests.flatMap((r) => r.Entries)).toHaveLength(1);
     expect(await receiveAll(queueUrl, 3)).toHaveLength(2);
   });
@@ -285,9 +290,68 @@ describe("sqs sink against SQS", () => {
     expect(batchRequests).toHaveLength(1);
     expect(result.delivered).toBe(0);
     expect(result.failed.map((f) => f.record)).toEqual(records);
-    for (const { error } of result.failed) {
+    for (const { error, permanent } of result.failed) {
       expect(error).toMatchObject({ code: "QueueDoesNotExist", context: { sink: "out", retryable: false } });
+      // About the sink, not the records: they are kept for redelivery, not dead-lettered.
+      expect(permanent).toBe(false);
     }
+  });
+});
+
+describe("sqs sink, characters SQS refuses", () => {
+  it("delivers records with U+FFFE and U+FFFF in a string, parsed back as they were, in both formats", async () => {
+    for (const format of ["record", "eventbridge"] as const) {
+      const queueUrl = createQueue();
+      const sink = await createSink({ queueUrl, format });
+      const inUserAgent = trailRecord(1, { userAgent: "aws-cli/2.15\ufffe exec-env/\uffff" });
+      // An attribute cannot be escaped: eventName is left out of the attributes, kept in the body.
+      const inEventName = trailRecord(2, { eventName: "Run\uffffInstances" });
+      const records = [inUserAgent, inEventName, trailRecord(3)];
+
+      expect(await sink.deliver(records)).toEqual({ delivered: 3, failed: [] });
+
+      const messages = await receiveAll(queueUrl, 4);
+      expect(messages).toHaveLength(3);
+      const byId = new Map(
+        messages.map((m) => {
+          const parsed = JSON.parse(m.Body ?? "{}");
+          return [(format === "record" ? parsed : parsed.detail).eventID, { parsed, message: m }];
+        }),
+      );
+      for (const record of records) {
+        const expected = format === "record" ? record : toEventBridgeEvent(record);
+        expect(byId.get(record.eventID)?.parsed).toEqual(expected);
+      }
+      expect(Object.keys(byId.get(inEventName.eventID)?.message.MessageAttributes ?? {}).sort()).toEqual([
+        "awsRegion",
+        "eventSource",
+        "recipientAccountId",
+      ]);
+      expect(byId.get(inUserAgent.eventID)?.message.MessageAttributes?.eventName).toEqual({
+        DataType: "String",
+        StringValue: "RunInstances",
+      });
+    }
+  });
+
+  it("reports an entry SQS refuses for its content as permanent, sent once, and delivers the rest", async () => {
+    const queueUrl = createQueue();
+    const sink = await createSink({ queueUrl });
+    // Characters above U+FFFF are valid in SQS, but fauxqs refuses them per entry (SenderFault),
+    // as SQS refuses the characters it does not take: the entry is refused for good.
+    const astral = trailRecord(2, { userAgent: "🦆" });
+    const records = [trailRecord(1), astral, trailRecord(3)];
+
+    const result = await sink.deliver(records);
+
+    expect(batchRequests).toHaveLength(1);
+    expect(result.delivered).toBe(2);
+    expect(result.failed.map((f) => [f.record, f.permanent])).toEqual([[astral, true]]);
+    expect(result.failed[0]?.error).toMatchObject({
+      code: "InvalidMessageContents",
+      context: { sink: "out", eventID: astral.eventID, attempts: 1, retryable: false },
+    });
+    expect(bodyIds(await receiveAll(queueUrl, 3))).toEqual([records[0]?.eventID, records[2]?.eventID].sort());
   });
 });
 

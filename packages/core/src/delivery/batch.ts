@@ -32,8 +32,9 @@ export interface EntryFailure {
   readonly retryable: boolean;
   /**
    * The service refused this entry itself, for good (its content, its size): sending it again
-   * can never succeed. Only for codes that speak of the entry, never of the queue, topic, bus,
-   * account or request: those keep the message for redelivery.
+   * can never succeed, so it is not retried whatever `retryable` says. Only for codes that speak
+   * of the entry, never of the queue, topic, bus, account or request: those keep the message for
+   * redelivery.
    */
   readonly permanent?: boolean;
 }
@@ -54,7 +55,8 @@ export interface BatchSender<Entry> {
   encode(record: TrailRecord): EncodedEntry<Entry>;
   /**
    * One request. Throwing means the whole request failed: its entries are retried when the
-   * error is retryable (see isRetryableError), and fail with the error's name otherwise.
+   * error is retryable (see isRetryableError), and fail with the error's name otherwise, never
+   * as permanent failures.
    */
   send(entries: readonly Entry[]): Promise<BatchSendResult>;
 }

@@ -21,6 +21,8 @@ export interface Rejection<Entry, Pending extends PendingEntry<Entry> = PendingE
   readonly code: string;
   readonly message: string;
   readonly retryable: boolean;
+  /** The service refused the entry itself, for good (see EntryFailure.permanent); never retried. */
+  readonly permanent?: boolean;
   readonly cause?: unknown;
 }
 
@@ -50,7 +52,8 @@ export function errorContext(
 
 /**
  * Encodes `records`: those that can be sent become entries, the others (not encodable, or larger
- * than an entry or a whole request may be) failures that are never sent.
+ * than an entry or a whole request may be) failures that are never sent, and permanent: the same
+ * record is refused the same way every time.
  */
 export function encodeRecords<Entry>(
   records: readonly TrailRecord[],
@@ -72,7 +75,7 @@ export function encodeRecords<Entry>(
         errorContext(identity, record),
         { cause: error },
       );
-      failed.push({ position, failure: { record, error: encodeError } });
+      failed.push({ position, failure: { record, error: encodeError, permanent: true } });
       return;
     }
     if (encoded.bytes > entryLimit) {
@@ -81,7 +84,7 @@ export function encodeRecords<Entry>(
         `record ${record.eventID} is ${encoded.bytes} bytes, over the ${entryLimit}-byte entry limit of sink "${identity.sink}"`,
         errorContext(identity, record, { bytes: encoded.bytes, limit: entryLimit }),
       );
-      failed.push({ position, failure: { record, error } });
+      failed.push({ position, failure: { record, error, permanent: true } });
       return;
     }
     pending.push({ position, record, entry: encoded.entry, bytes: encoded.bytes });
@@ -109,7 +112,10 @@ export function requestSize<Entry>(
   return size;
 }
 
-/** The failure of an entry given up on after `attempts` sends. */
+/**
+ * The failure of an entry given up on after `attempts` sends: permanent only when the service
+ * refused the entry itself, not when retries ran out or it was never sent.
+ */
 export function rejectionFailure<Entry>(
   rejection: Rejection<Entry>,
   attempts: number,
@@ -123,7 +129,7 @@ export function rejectionFailure<Entry>(
     errorContext(identity, record, { attempts, retryable: rejection.retryable }),
     rejection.cause === undefined ? undefined : { cause: rejection.cause },
   );
-  return { record, error };
+  return { record, error, permanent: rejection.permanent === true };
 }
 
 /** Sends one request; resolves to the entries that failed (never throws). */
@@ -139,7 +145,10 @@ export async function sendRequest<Entry, Pending extends PendingEntry<Entry>>(
     const retryable = isRetryableError(error);
     const code = error instanceof Error ? error.name : "Error";
     const message = error instanceof Error ? error.message : String(error);
-    return request.map((pending) => ({ pending, code, message, retryable, cause: error }));
+    // Never permanent, even when not retryable: a failed request (missing queue, denied access, a
+    // 4xx, the network) is about the sink, not its records, and failing every record of a
+    // misconfigured sink for good would dead-letter them all.
+    return request.map((pending) => ({ pending, code, message, retryable, permanent: false, cause: error }));
   }
   const rejections = new Map<number, Rejection<Entry, Pending>>();
   for (const failure of result.failed) {
@@ -155,11 +164,14 @@ export async function sendRequest<Entry, Pending extends PendingEntry<Entry>>(
         retryable: false,
       }));
     }
+    const permanent = failure.permanent === true;
     rejections.set(failure.index, {
       pending,
       code: failure.code,
       message: failure.message,
-      retryable: failure.retryable,
+      // Sent again, a permanently refused entry would only be refused again.
+      retryable: failure.retryable && !permanent,
+      permanent,
     });
   }
   return [...rejections.values()];

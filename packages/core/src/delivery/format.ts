@@ -41,7 +41,9 @@ const DETAIL_TYPES: Record<string, string> = {
 
 export function eventBridgeDetailType(record: TrailRecord): string {
   if (record.eventCategory === "Insight") return "AWS Insight via CloudTrail";
-  return DETAIL_TYPES[String(record.eventType)] ?? DETAIL_TYPES.AwsApiCall!;
+  const eventType = String(record.eventType);
+  // Own keys only: an eventType of "toString" or "constructor" must not find Object's methods.
+  return Object.hasOwn(DETAIL_TYPES, eventType) ? DETAIL_TYPES[eventType]! : DETAIL_TYPES.AwsApiCall!;
 }
 
 /** `iam.amazonaws.com` → `aws.iam`, as EventBridge names the source of a CloudTrail event. */

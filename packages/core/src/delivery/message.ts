@@ -9,6 +9,7 @@ import type { JsonSchema } from "../plugin.js";
 import type { BatchSender, BatchSendResult, EntryFailure } from "./batch.js";
 import { DEFAULT_LINGER_MS } from "./coalesce.js";
 import { formatRecord, type OutputFormat, outputFormatSchema } from "./format.js";
+import { wireJson } from "./json.js";
 
 /** Record fields copied into message attributes, so consumers can filter without parsing. */
 export const MESSAGE_ATTRIBUTE_FIELDS = [
@@ -17,6 +18,18 @@ export const MESSAGE_ATTRIBUTE_FIELDS = [
   "awsRegion",
   "recipientAccountId",
 ] as const;
+
+/**
+ * A character SQS refuses in a message (`InvalidMessageContents`), and SNS too, since it delivers
+ * to queues: any but #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF. With the
+ * `u` flag a lone surrogate is a code point of its own, outside the ranges.
+ */
+const REFUSED_MESSAGE_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** Whether SQS and SNS take `text` as it is, in a body or an attribute value. */
+export function messageServicesAccept(text: string): boolean {
+  return !REFUSED_MESSAGE_CHARACTER.test(text);
+}
 
 export const DEFAULT_MESSAGE_GROUP_ID_FIELD = "recipientAccountId";
 /** The group of a FIFO message whose record has neither the configured field nor an eventSource. */
@@ -58,13 +71,17 @@ export interface EncodedMessage {
 }
 
 export function encodeMessage(record: TrailRecord, options: MessageEncodeOptions = {}): EncodedMessage {
-  const body = JSON.stringify(formatRecord(record, options.format));
+  // Escaped where the services refuse a character: the consumer parses the same value back.
+  const body = wireJson(formatRecord(record, options.format));
   let bytes = Buffer.byteLength(body);
   const attributes: Record<string, StringMessageAttribute> = {};
   for (const name of MESSAGE_ATTRIBUTE_FIELDS) {
     const value = record[name];
     // SQS and SNS refuse empty attribute values.
     if (typeof value !== "string" || value === "") continue;
+    // An attribute value is taken as it is, with no escape: one the services would refuse (the
+    // whole entry with it) is left out. The body still carries the field.
+    if (!messageServicesAccept(value)) continue;
     attributes[name] = { DataType: "String", StringValue: value };
     bytes += Buffer.byteLength(name) + Buffer.byteLength("String") + Buffer.byteLength(value);
   }
@@ -107,29 +124,37 @@ export interface BatchEntryFailure {
 
 /**
  * A SendMessageBatch or PublishBatch answer as entry failures, for request entries whose `Id`
- * is their position. `SenderFault: true` means the entry itself is wrong; false, that the service
- * failed and may succeed later. An entry in neither list is treated as not sent.
+ * is their position. `SenderFault: true` means the sender got something wrong, false that the
+ * service failed and may succeed later; a sender fault is permanent only with one of the service's
+ * `permanentEntryErrors`, codes that speak of the entry's own content or size. An entry in
+ * neither list is treated as not sent.
  */
 export function batchEntryFailures(
   entryCount: number,
   successful: readonly BatchEntrySuccess[],
   failed: readonly BatchEntryFailure[],
-  service: string,
+  service: Pick<MessageService, "name" | "permanentEntryErrors">,
 ): BatchSendResult {
   const answered = new Set([...successful, ...failed].map((entry) => entry.Id));
-  const failures: EntryFailure[] = failed.map((entry) => ({
-    index: Number(entry.Id),
-    code: entry.Code ?? "UnknownError",
-    message: entry.Message ?? `${service} gave no reason`,
-    retryable: entry.SenderFault !== true,
-  }));
+  const failures: EntryFailure[] = failed.map((entry) => {
+    const code = entry.Code ?? "UnknownError";
+    const senderFault = entry.SenderFault === true;
+    return {
+      index: Number(entry.Id),
+      code,
+      message: entry.Message ?? `${service.name} gave no reason`,
+      retryable: !senderFault,
+      permanent: senderFault && service.permanentEntryErrors.has(code),
+    };
+  });
   for (let index = 0; index < entryCount; index++) {
     if (!answered.has(String(index))) {
       failures.push({
         index,
         code: "NoResult",
-        message: `${service} returned no result for the entry`,
+        message: `${service.name} returned no result for the entry`,
         retryable: true,
+        permanent: false,
       });
     }
   }
@@ -149,6 +174,12 @@ export interface MessageService {
   readonly defaultBytes: number;
   /** How to set `maxMessageBytes` for this service. */
   readonly maxMessageBytesDescription: string;
+  /**
+   * Codes of a per-entry sender fault about the entry's own content or size: sent again, the
+   * entry is refused again, so its record fails for good (`permanent`). Codes about the queue or
+   * topic, the account or the request are not in it: they keep the message for redelivery.
+   */
+  readonly permanentEntryErrors: ReadonlySet<string>;
 }
 
 /** The options a message sink takes besides its address. */
@@ -230,7 +261,7 @@ export function messageBatchSender<Entry>(
     encode: (record) => toEntry(record, encodeOptions),
     async send(entries) {
       const answer = await sendBatch(entries.map((entry, index) => ({ ...entry, Id: String(index) })));
-      return batchEntryFailures(entries.length, answer.Successful ?? [], answer.Failed ?? [], service.name);
+      return batchEntryFailures(entries.length, answer.Successful ?? [], answer.Failed ?? [], service);
     },
   };
 }
