@@ -8,7 +8,14 @@ import { fileURLToPath } from "node:url";
 // The SDK's notice that its 2027 releases need Node 22 would interleave with the tables.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-const BENCHES = ["matching.js", "decode.js", "decode-memory.js", "pipeline-memory.js", "e2e.js"];
+const BENCHES = [
+  "matching.js",
+  "decode.js",
+  "decode-memory.js",
+  "pipeline-memory.js",
+  "huge-record.js",
+  "e2e.js",
+];
 
 let exitCode = 0;
 for (const bench of BENCHES) {

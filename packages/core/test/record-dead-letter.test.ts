@@ -29,10 +29,12 @@ const CODES: Record<Exclude<Verdict, "ok">, string> = {
 };
 type Judge = (record: TrailRecord, sink: string) => Verdict;
 
-function world(records: TrailRecord[], judge: Judge) {
+function world(records: TrailRecord[], judge: Judge, maxRecordBytes?: number) {
   const acked: string[] = [];
   const nacked: string[] = [];
   const received = new Map<string, TrailRecord[]>();
+  /** Every record each deliver call was given, as [sink, eventID]. */
+  const seen: (readonly [string, string | undefined])[] = [];
   const source = definePlugin({
     kind: "source",
     type: "memory",
@@ -62,7 +64,9 @@ function world(records: TrailRecord[], judge: Judge) {
     type: "judged",
     schema: { type: "object", properties: {} },
     create: (_config, context) => ({
+      ...(maxRecordBytes === undefined || context.name === "rejected" ? {} : { maxRecordBytes }),
       async deliver(batch: readonly TrailRecord[]) {
+        seen.push(...batch.map((r) => [context.name, r.eventID] as const));
         const failed: FailedDelivery[] = [];
         const ok: TrailRecord[] = [];
         for (const record of batch) {
@@ -81,7 +85,7 @@ function world(records: TrailRecord[], judge: Judge) {
       close: async () => {},
     }),
   });
-  return { plugins: [source, sink] as AnyPlugin[], acked, nacked, received };
+  return { plugins: [source, sink] as AnyPlugin[], acked, nacked, received, seen };
 }
 
 const pipeline = (deadLetter: boolean) => `
@@ -189,6 +193,27 @@ describe("recordDeadLetter", () => {
       ["archive", "the dead-letter sink refused it too (InvalidMessageContents)"],
     ]);
     expect(letters[0]!.recordSummary).toMatchObject({ eventID: "7" });
+    expect(summary.deadLettered).toEqual({ security: 1, archive: 1 });
+  });
+
+  it("refuses a record larger than every sink it is routed to accepts before any of them is handed it", async () => {
+    const huge = iam("big", "CreateUser", { requestParameters: { blob: "x".repeat(2_000_000) } });
+    const w = world([iam("1", "CreateUser"), huge], () => "ok", 1_000_000);
+    const { summary } = await run(w);
+    expect(w.acked).toEqual(["m1"]);
+    // Neither sink's deliver ever saw the huge record (it would have encoded it for each).
+    expect(w.seen.filter(([sink]) => sink !== "rejected")).toEqual([
+      ["security", "1"],
+      ["archive", "1"],
+    ]);
+    const letters = w.received.get("rejected")!;
+    expect(letters.map((l) => [l.sink, (l.error as { code: string }).code, l.record])).toEqual([
+      ["security", "RecordTooLarge", undefined],
+      ["archive", "RecordTooLarge", undefined],
+    ]);
+    expect(letters[0]!.error).toMatchObject({
+      message: 'record big is more than 1000000 bytes of JSON, over what sink "security" can deliver',
+    });
     expect(summary.deadLettered).toEqual({ security: 1, archive: 1 });
   });
 

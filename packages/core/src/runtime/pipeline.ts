@@ -4,6 +4,7 @@
  */
 import type { DependencyContainer } from "tsyringe";
 import type { PipelineConfig, PluginConfig } from "../config/types.js";
+import { jsonBytesAtLeast } from "../delivery/json.js";
 import { asTrailrouterError, DeliveryError, type ErrorContext, PluginError } from "../errors.js";
 import type {
   DecodeOptions,
@@ -311,16 +312,21 @@ export class Pipeline {
   private async deliver(batch: RoutedBatch, where: ObjectContext): Promise<void> {
     for (const [route, count] of batch.perRoute) this.metrics.routed(route, count);
     if (batch.isEmpty) return;
+    const tooLarge = this.tooLargeRecords(batch, where);
     const deliveries = [...batch.bySink].map(async ([sinkName, sinkRecords]): Promise<SinkFailures> => {
       const sink = this.sinks.get(sinkName)!;
+      const refused = tooLarge.get(sinkName) ?? [];
+      const refusedRecords = new Set(refused.map((f) => f.record));
+      const records = refused.length === 0 ? sinkRecords : sinkRecords.filter((r) => !refusedRecords.has(r));
+      if (records.length === 0) return { sinkName, failed: refused };
       try {
-        const result = await sink.deliver(sinkRecords);
+        const result = await sink.deliver(records);
         this.metrics.delivered(sinkName, result.delivered);
-        return { sinkName, failed: result.failed };
+        return { sinkName, failed: [...refused, ...result.failed] };
       } catch (error) {
         // A sink should list failures rather than throw; if it throws, nothing is known delivered.
         const err = asTrailrouterError(error, "deliver", { ...where, sink: sinkName });
-        return { sinkName, failed: sinkRecords.map((record) => ({ record, error: err })) };
+        return { sinkName, failed: [...refused, ...records.map((record) => ({ record, error: err }))] };
       }
     });
     const failures = (await Promise.all(deliveries)).filter((d) => d.failed.length > 0);
@@ -339,6 +345,43 @@ export class Pipeline {
       { ...where, sink: first.sinkName, eventID: first.failed[0]!.record.eventID, failedRecords: total },
       { cause: firstError },
     );
+  }
+
+  /**
+   * The records of `batch` longer than a sink they go to can ever deliver (`Sink.maxRecordBytes`),
+   * by sink, as permanent `RecordTooLarge` failures: found by a walk of each record that stops past
+   * the largest limit, so a huge record is never serialised for every sink it is routed to.
+   */
+  private tooLargeRecords(batch: RoutedBatch, where: ObjectContext): Map<string, FailedDelivery[]> {
+    const refused = new Map<string, FailedDelivery[]>();
+    const limits = [...batch.bySink.keys()].flatMap((name) => {
+      const limit = this.sinks.get(name)?.maxRecordBytes;
+      return limit === undefined ? [] : [limit];
+    });
+    if (limits.length === 0) return refused;
+    const cap = Math.max(...limits);
+    const sizes = new Map<TrailRecord, number>();
+    for (const [sinkName, records] of batch.bySink) {
+      const limit = this.sinks.get(sinkName)?.maxRecordBytes;
+      if (limit === undefined) continue;
+      for (const record of records) {
+        let bytes = sizes.get(record);
+        if (bytes === undefined) {
+          bytes = jsonBytesAtLeast(record, cap);
+          sizes.set(record, bytes);
+        }
+        if (bytes <= limit) continue;
+        const error = new DeliveryError(
+          "RecordTooLarge",
+          `record ${record.eventID} is more than ${limit} bytes of JSON, over what sink "${sinkName}" can deliver`,
+          { ...where, sink: sinkName, eventID: record.eventID, limit },
+        );
+        const list = refused.get(sinkName) ?? [];
+        list.push({ record, error, permanent: true });
+        refused.set(sinkName, list);
+      }
+    }
+    return refused;
   }
 
   /**
