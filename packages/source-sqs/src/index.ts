@@ -19,4 +19,5 @@ export {
   sqsSourceSchema,
 } from "./options.js";
 export { sqsSource } from "./plugin.js";
+export { type QueueIdentity, queueIdentity, sameQueue } from "./queue-identity.js";
 export { SqsSource } from "./source.js";
