@@ -10,6 +10,7 @@ import {
   type Clock,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type Envelope,
+  isRetryableError,
   type Logger,
   type PipelineMetrics,
   type PluginContext,
@@ -18,6 +19,7 @@ import {
   type Sink,
   type Source,
   TOKENS,
+  TrailrouterError,
 } from "@trailrouter/core";
 import { MessageDeleter } from "./deletes.js";
 import {
@@ -33,6 +35,11 @@ import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
 /** Pause after a failed ReceiveMessage: 1 s, doubling, at most 30 s. */
 const RECEIVE_BACKOFF_INITIAL_MS = 1_000;
 const RECEIVE_BACKOFF_MAX_MS = 30_000;
+/**
+ * SQS errors the SDK does not retry that still pass with time: too many messages in flight on the
+ * queue (other consumers settle theirs), KMS throttling the queue's encryption key.
+ */
+const PASSING_RECEIVE_ERRORS: ReadonlySet<string> = new Set(["OverLimit", "KmsThrottled"]);
 /** In `once` mode a receive waits this long at most: enough to see a queue is empty. */
 const ONCE_WAIT_TIME_SECONDS = 1;
 /** What SQS applies to a queue created without a VisibilityTimeout. */
@@ -150,6 +157,14 @@ export class SqsSource implements Source {
           if (signal.aborted) break;
           const failure = asTrailrouterError(error, "receive", { queueUrl: this.options.queueUrl });
           if (once) throw failure;
+          if (!mayPass(error)) {
+            // A missing queue, a denied request, no credentials: retrying for ever would only hide it.
+            this.logger.error(
+              { err: failure, queueUrl: this.options.queueUrl },
+              "receiving from the queue failed and retrying cannot help: the source stops",
+            );
+            throw failure;
+          }
           // Retried here, so never seen by the caller: count it.
           this.metrics.failure("receive", failure.code);
           failedReceives += 1;
@@ -161,6 +176,12 @@ export class SqsSource implements Source {
             this.logger.warn(
               { err: failure, retryInMs: delayMs },
               "receiving from the queue failed; retrying with backoff",
+            );
+          } else if (delayMs === RECEIVE_BACKOFF_MAX_MS) {
+            // A queue that stays unreachable is seen at warn every retry, not only at the first.
+            this.logger.warn(
+              { err: failure, attempt: failedReceives, retryInMs: delayMs },
+              "receiving from the queue still fails; retrying at the longest backoff",
             );
           } else {
             this.logger.debug(
@@ -341,6 +362,12 @@ export class SqsSource implements Source {
     this.sqs.destroy();
     this.s3.destroy();
   }
+}
+
+/** Whether a failed receive may work if tried again: what the SDK retries, and a few SQS errors that pass. */
+function mayPass(error: unknown): boolean {
+  if (error instanceof TrailrouterError) return false;
+  return isRetryableError(error) || PASSING_RECEIVE_ERRORS.has((error as Error | undefined)?.name ?? "");
 }
 
 function parseRedrivePolicy(text: string | undefined): QueueSettings["redrivePolicy"] {

@@ -19,6 +19,7 @@ import {
   pluginContext,
   recordCommands,
   type SentCommand,
+  startFaultProxy,
   startLocalAws,
 } from "@trailrouter/local-aws";
 import { type SqsSourceConfig, sqsSource } from "@trailrouter/source-sqs";
@@ -63,6 +64,9 @@ async function createSource(
     clock?: Clock;
     onCommand?: (command: SentCommand) => void;
     requestTimeoutMs?: number;
+    /** A fault proxy in front of the emulator, say. */
+    endpoint?: string;
+    maxAttempts?: number;
   } = {},
 ): Promise<Harness> {
   const commands: SentCommand[] = [];
@@ -71,9 +75,10 @@ async function createSource(
   const metrics = new RouterMetrics();
   const aws = recordCommands(
     awsClientFactory({
-      endpoint: localAws.endpoint,
+      endpoint: options.endpoint ?? localAws.endpoint,
       region: "us-east-1",
       requestTimeoutMs: options.requestTimeoutMs,
+      maxAttempts: options.maxAttempts,
     }),
     (command) => {
       commands.push(command);
@@ -120,6 +125,25 @@ async function putObject(bucket: string, key: string, body: string): Promise<voi
 
 const cloudTrailNotification = (bucket: string, keys: string[]) =>
   JSON.stringify({ s3Bucket: bucket, s3ObjectKey: keys });
+
+/** Runs a receive to its end, and what ended it: undefined, or the error it threw. */
+async function receiveUntilEnd(
+  source: Source,
+  options: { signal?: AbortSignal; once: boolean },
+  onEnvelope: (envelope: Envelope) => void | Promise<void> = () => {},
+): Promise<unknown> {
+  try {
+    for await (const envelope of source.receive({
+      signal: options.signal ?? new AbortController().signal,
+      once: options.once,
+    })) {
+      await onEnvelope(envelope);
+    }
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
 
 /** Every envelope of a `once` run, left unsettled. */
 async function receiveAll(source: Source): Promise<Envelope[]> {
@@ -706,9 +730,48 @@ describe("sqs source against SQS and S3", () => {
     expect(await metrics.values(metrics.failures)).toEqual([]);
   });
 
-  it("otherwise backs off from 1 s doubling to 30 s, logs once per burst, and recovers", async () => {
-    const { queueName, queueUrl } = createQueue();
-    localAws.server.deleteQueue(queueName);
+  it("as a daemon, ends the receive at once on a failure retrying cannot help, logged at error", async () => {
+    const missing = createQueue();
+    localAws.server.deleteQueue(missing.queueName);
+    const denied = createQueue();
+    const cases = [
+      { queueUrl: missing.queueUrl, code: "QueueDoesNotExist", onCommand: undefined },
+      {
+        queueUrl: denied.queueUrl,
+        code: "AccessDenied",
+        onCommand: (command: SentCommand) => {
+          if (command.name === "ReceiveMessageCommand") {
+            throw Object.assign(new Error("not authorized to receive"), {
+              name: "AccessDenied",
+              $metadata: { httpStatusCode: 403 },
+            });
+          }
+        },
+      },
+    ];
+    for (const { queueUrl, code, onCommand } of cases) {
+      const { source, logs, metrics } = await createSource({ queueUrl, waitTimeSeconds: 1 }, { onCommand });
+      const started = Date.now();
+      const error = await receiveUntilEnd(source, { once: false });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(error).toBeInstanceOf(TrailrouterError);
+      expect(error).toMatchObject({ stage: "receive", code, context: { queueUrl } });
+      expect(logs.filter((entry) => entry.level === 50)).toEqual([
+        expect.objectContaining({
+          msg: "receiving from the queue failed and retrying cannot help: the source stops",
+          queueUrl,
+          err: expect.objectContaining({ code, stage: "receive" }),
+        }),
+      ]);
+      // The caller sees this error and counts it; the source counts only what it retries.
+      expect(await metrics.values(metrics.failures)).toEqual([]);
+    }
+  });
+
+  it("otherwise retries an unreachable queue from 1 s doubling to 30 s, warns at each longest wait, and recovers", async () => {
+    const { queueUrl } = createQueue();
+    const proxy = await startFaultProxy({ target: localAws.endpoint });
+    proxy.down();
     const sleeps: number[] = [];
     let messageId = "";
     const clock: Clock = {
@@ -716,32 +779,44 @@ describe("sqs source against SQS and S3", () => {
       async sleep(ms) {
         sleeps.push(ms);
         if (sleeps.length === 7) {
-          localAws.server.createQueue(queueName);
+          proxy.up();
           messageId = await send(queueUrl, "CloudTrail validation message.");
         }
       },
     };
-    const { source, logs, metrics } = await createSource({ queueUrl, waitTimeSeconds: 1 }, { clock });
-    const abort = new AbortController();
-    const received: string[] = [];
-    for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
-      received.push(envelope.id);
-      abort.abort();
-      await envelope.ack();
-    }
+    try {
+      const { source, logs, metrics } = await createSource(
+        { queueUrl, waitTimeSeconds: 1 },
+        { clock, endpoint: proxy.endpoint, maxAttempts: 1 },
+      );
+      const abort = new AbortController();
+      const received: string[] = [];
+      for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
+        received.push(envelope.id);
+        abort.abort();
+        await envelope.ack();
+      }
 
-    expect(sleeps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
-    expect(received).toEqual([messageId]);
-    expect(await metrics.values(metrics.failures)).toEqual([
-      { labels: { pipeline: "test", stage: "receive", code: "QueueDoesNotExist" }, value: 7 },
-    ]);
-    const warnings = logs.filter((entry) => entry.level === 40);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ retryInMs: 1_000, err: { stage: "receive" } });
-    expect(logs.filter((entry) => entry.level === 30).map((entry) => entry.msg)).toEqual([
-      "queue settings read",
-      "receiving from the queue works again",
-    ]);
+      expect(sleeps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+      expect(received).toEqual([messageId]);
+      const failures = await metrics.values(metrics.failures);
+      expect(failures.every((failure) => failure.labels.stage === "receive")).toBe(true);
+      expect(failures.reduce((sum, failure) => sum + failure.value, 0)).toBe(7);
+      const warnings = logs.filter((entry) => entry.level === 40);
+      expect(warnings.map((entry) => [entry.msg, entry.retryInMs])).toEqual([
+        ["receiving from the queue failed; retrying with backoff", 1_000],
+        ["receiving from the queue still fails; retrying at the longest backoff", 30_000],
+        ["receiving from the queue still fails; retrying at the longest backoff", 30_000],
+      ]);
+      expect(warnings.every((entry) => (entry.err as { stage?: string }).stage === "receive")).toBe(true);
+      expect(logs.filter((entry) => entry.level >= 50)).toEqual([]);
+      expect(logs.filter((entry) => entry.level === 30).map((entry) => entry.msg)).toEqual([
+        "queue settings read",
+        "receiving from the queue works again",
+      ]);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("logs at debug what it receives, acks and nacks, with the message id", async () => {
