@@ -11,6 +11,7 @@ export {
 } from "./notification.js";
 export {
   checkSqsSourceConfig,
+  MIN_VISIBILITY_TIMEOUT_SECONDS,
   redeliveryDelay,
   resolveSqsSourceOptions,
   SQS_MAX_VISIBILITY_TIMEOUT,

@@ -48,6 +48,15 @@ export interface SqsSourceOptions {
 /** The longest visibility timeout SQS accepts: 12 hours. */
 export const SQS_MAX_VISIBILITY_TIMEOUT = 43_200;
 
+/**
+ * The shortest visibility timeout the heartbeat can keep up, in seconds. It renews the lease every
+ * half timeout, and SQS counts whole seconds: at 1 s a beat would be due every 500 ms with half a
+ * second to land; 0 disables the heartbeat, so a message is visible again at once, to this process
+ * and every other consumer (one message was handed out 24,160 times in 20 s). 2 s gives each beat a
+ * full second: several round trips and the SDK's first retries. 30 to 120 s is what to use.
+ */
+export const MIN_VISIBILITY_TIMEOUT_SECONDS = 2;
+
 const DEFAULTS = {
   waitTimeSeconds: 20,
   maxMessages: 10,
@@ -83,9 +92,10 @@ export const sqsSourceSchema: PluginSchema = {
     },
     visibilityTimeout: {
       type: "integer",
-      minimum: 0,
+      minimum: MIN_VISIBILITY_TIMEOUT_SECONDS,
       maximum: 43200,
-      description: "Visibility timeout of received messages, in seconds (the queue's own when unset)",
+      description:
+        "Visibility timeout of received messages, in seconds (the queue's own when unset); a heartbeat renews it every half timeout. 30 to 120 recommended",
     },
     concurrency: {
       type: "integer",

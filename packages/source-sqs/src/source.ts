@@ -30,7 +30,7 @@ import {
   SHUTDOWN_BEAT_WAIT_MS,
   SqsEnvelope,
 } from "./envelope.js";
-import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
+import { MIN_VISIBILITY_TIMEOUT_SECONDS, redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
 /** Pause after a failed ReceiveMessage: 1 s, doubling, at most 30 s. */
 const RECEIVE_BACKOFF_INITIAL_MS = 1_000;
@@ -292,11 +292,15 @@ export class SqsSource implements Source {
       }),
       { abortSignal: signal },
     );
+    const queueTimeout = Number(Attributes.VisibilityTimeout ?? SQS_DEFAULT_VISIBILITY_TIMEOUT);
     const settings: QueueSettings = {
       visibilityTimeout:
-        visibilityTimeout ?? Number(Attributes.VisibilityTimeout ?? SQS_DEFAULT_VISIBILITY_TIMEOUT),
+        visibilityTimeout ?? (Number.isFinite(queueTimeout) ? queueTimeout : SQS_DEFAULT_VISIBILITY_TIMEOUT),
       redrivePolicy: parseRedrivePolicy(Attributes.RedrivePolicy),
     };
+    if (settings.visibilityTimeout < MIN_VISIBILITY_TIMEOUT_SECONDS) {
+      throw visibilityTimeoutTooShort(queueUrl, settings.visibilityTimeout, visibilityTimeout !== undefined);
+    }
     this.logger.info(
       {
         queueUrl,
@@ -368,6 +372,23 @@ export class SqsSource implements Source {
 function mayPass(error: unknown): boolean {
   if (error instanceof TrailrouterError) return false;
   return isRetryableError(error) || PASSING_RECEIVE_ERRORS.has((error as Error | undefined)?.name ?? "");
+}
+
+/**
+ * A visibility timeout the heartbeat cannot keep up: the message would be handed out again, to this
+ * process and every other consumer, while it is being worked on. Not retried: the queue or the
+ * configuration must change.
+ */
+function visibilityTimeoutTooShort(queueUrl: string, seconds: number, configured: boolean): TrailrouterError {
+  const what = configured
+    ? `visibilityTimeout ${seconds} s is below the ${MIN_VISIBILITY_TIMEOUT_SECONDS} s minimum; set it to 30 to 120 s`
+    : `queue ${queueUrl} has a VisibilityTimeout of ${seconds} s, below the ${MIN_VISIBILITY_TIMEOUT_SECONDS} s minimum; set the source's visibilityTimeout (30 to 120 s recommended), or raise the queue's VisibilityTimeout`;
+  return new TrailrouterError(
+    "receive",
+    "VisibilityTimeoutTooShort",
+    `${what}: the heartbeat renews a message's lease every half timeout, and a shorter one expires before it is renewed, so the message would be received again while it is worked on`,
+    { queueUrl, visibilityTimeout: seconds, minimum: MIN_VISIBILITY_TIMEOUT_SECONDS },
+  );
 }
 
 function parseRedrivePolicy(text: string | undefined): QueueSettings["redrivePolicy"] {

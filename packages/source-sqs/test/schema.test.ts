@@ -184,4 +184,21 @@ describe("sqs source checks across the file", () => {
     });
     expect(checkPipelineFile(equal, registry())).toEqual([]);
   });
+
+  it("refuses a visibility timeout below 2 s, which the heartbeat cannot keep up", () => {
+    for (const visibilityTimeout of [0, 1]) {
+      const file = pipelineFile({
+        queueUrl: "https://sqs.us-east-1.amazonaws.com/111122223333/trail",
+        visibilityTimeout,
+      });
+      expect(checkPipelineFile(file, registry())).toEqual([
+        { path: "pipelines[0].source.visibilityTimeout", message: "must be >= 2" },
+      ]);
+    }
+    const file = pipelineFile({
+      queueUrl: "https://sqs.us-east-1.amazonaws.com/111122223333/trail",
+      visibilityTimeout: 2,
+    });
+    expect(checkPipelineFile(file, registry())).toEqual([]);
+  });
 });

@@ -22,7 +22,7 @@ import {
   startFaultProxy,
   startLocalAws,
 } from "@trailrouter/local-aws";
-import { type SqsSourceConfig, sqsSource } from "@trailrouter/source-sqs";
+import { MIN_VISIBILITY_TIMEOUT_SECONDS, type SqsSourceConfig, sqsSource } from "@trailrouter/source-sqs";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -383,15 +383,15 @@ describe("sqs source against SQS and S3", () => {
   });
 
   it("uses the queue's own visibility timeout for the heartbeat when none is configured", async () => {
-    const { queueUrl } = createQueue({ VisibilityTimeout: "1" });
+    const { queueUrl } = createQueue({ VisibilityTimeout: "2" });
     await send(queueUrl, "CloudTrail validation message.");
     const { source, commands } = await createSource({ queueUrl });
     const [envelope] = await receiveAll(source);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
     await envelope!.ack();
     const beats = commands.filter((c) => c.name === "ChangeMessageVisibilityCommand");
     expect(beats.length).toBeGreaterThanOrEqual(2);
-    expect(beats.every((c) => c.input.VisibilityTimeout === 1)).toBe(true);
+    expect(beats.every((c) => c.input.VisibilityTimeout === 2)).toBe(true);
     expect(commands.filter((c) => c.name === "GetQueueAttributesCommand")).toHaveLength(1);
   });
 
@@ -400,7 +400,7 @@ describe("sqs source against SQS and S3", () => {
     await send(queueUrl, "CloudTrail validation message.");
     let refused = 0;
     const { source, commands, logs } = await createSource(
-      { queueUrl, visibilityTimeout: 1 },
+      { queueUrl, visibilityTimeout: 2 },
       {
         onCommand: (command) => {
           if (command.name === "ChangeMessageVisibilityCommand" && refused++ === 0) {
@@ -410,7 +410,7 @@ describe("sqs source against SQS and S3", () => {
       },
     );
     const [envelope] = await receiveAll(source);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
     await envelope!.ack();
     expect(logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
       "could not extend the visibility timeout; trying again at the next beat",
@@ -837,5 +837,45 @@ describe("sqs source against SQS and S3", () => {
         ["message nacked (given back)", nacked],
       ]),
     );
+  });
+
+  it("refuses a queue whose own visibility timeout is below 2 s, in once mode and as a daemon", async () => {
+    for (const [queueTimeout, once] of [
+      [0, true],
+      [0, false],
+      [1, false],
+    ] as const) {
+      const { queueUrl } = createQueue({ VisibilityTimeout: String(queueTimeout) });
+      await send(queueUrl, "CloudTrail validation message.");
+      const { source, commandNames } = await createSource({ queueUrl, waitTimeSeconds: 1 });
+      const handedOut: string[] = [];
+      const started = Date.now();
+      const error = await receiveUntilEnd(source, { once }, (envelope) => {
+        handedOut.push(envelope.id);
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(error).toBeInstanceOf(TrailrouterError);
+      expect(error).toMatchObject({
+        stage: "receive",
+        code: "VisibilityTimeoutTooShort",
+        context: { queueUrl, visibilityTimeout: queueTimeout, minimum: MIN_VISIBILITY_TIMEOUT_SECONDS },
+      });
+      const { message } = error as TrailrouterError;
+      expect(message).toContain(`queue ${queueUrl} has a VisibilityTimeout of ${queueTimeout} s`);
+      expect(message).toContain(`${MIN_VISIBILITY_TIMEOUT_SECONDS} s minimum`);
+      expect(message).toContain("set the source's visibilityTimeout");
+      expect(handedOut).toEqual([]);
+      expect(commandNames()).toEqual(["GetQueueAttributesCommand"]);
+    }
+  });
+
+  it("takes a configured visibility timeout over the queue's too short one", async () => {
+    const { queueUrl } = createQueue({ VisibilityTimeout: "0" });
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    const { source, commands } = await createSource({ queueUrl, visibilityTimeout: 2 });
+    const envelopes = await receiveAll(source);
+    expect(envelopes.map((envelope) => envelope.id)).toEqual([messageId]);
+    expect(commands.find((c) => c.name === "ReceiveMessageCommand")!.input.VisibilityTimeout).toBe(2);
+    await envelopes[0]!.ack();
   });
 });
