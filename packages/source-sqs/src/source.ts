@@ -36,6 +36,13 @@ import { MIN_VISIBILITY_TIMEOUT_SECONDS, redeliveryDelay, type SqsSourceOptions 
 const RECEIVE_BACKOFF_INITIAL_MS = 1_000;
 const RECEIVE_BACKOFF_MAX_MS = 30_000;
 /**
+ * Pause after consecutive empty receives, less the time the receive took: 50 ms, doubling, at
+ * most 1 s. With waitTimeSeconds 0 an idle queue would otherwise be asked some 900 times a second;
+ * a long poll that waited its 20 s pauses not at all.
+ */
+const EMPTY_RECEIVE_PAUSE_INITIAL_MS = 50;
+const EMPTY_RECEIVE_PAUSE_MAX_MS = 1_000;
+/**
  * SQS errors the SDK does not retry that still pass with time: too many messages in flight on the
  * queue (other consumers settle theirs), KMS throttling the queue's encryption key.
  */
@@ -139,6 +146,7 @@ export class SqsSource implements Source {
     const nackedThisRun = new Set<string>();
     let received: ReceivedMessage[] = [];
     let failedReceives = 0;
+    let emptyReceives = 0;
     try {
       while (!signal.aborted) {
         // Waiting for half the slots (or a full receive) before asking again: one receive then
@@ -148,6 +156,7 @@ export class SqsSource implements Source {
           Math.min(this.options.maxMessages, Math.ceil(this.options.concurrency / 2)),
         );
         if (signal.aborted) break;
+        const receiveStarted = this.clock.now();
         try {
           this.policy ??= this.messagePolicy(await this.readQueueSettings(signal));
           // The acks since the last receive go out together, rather than waiting for their linger.
@@ -207,6 +216,15 @@ export class SqsSource implements Source {
           );
         }
         if (once && received.length === 0) break;
+        if (received.length === 0) {
+          emptyReceives += 1;
+          const pauseMs =
+            Math.min(EMPTY_RECEIVE_PAUSE_INITIAL_MS * 2 ** (emptyReceives - 1), EMPTY_RECEIVE_PAUSE_MAX_MS) -
+            (this.clock.now() - receiveStarted);
+          if (pauseMs > 0) await this.clock.sleep(pauseMs, signal);
+          continue;
+        }
+        emptyReceives = 0;
 
         while (received.length > 0 && !signal.aborted) {
           const message = received.shift()!;

@@ -126,6 +126,17 @@ async function putObject(bucket: string, key: string, body: string): Promise<voi
 const cloudTrailNotification = (bucket: string, keys: string[]) =>
   JSON.stringify({ s3Bucket: bucket, s3ObjectKey: keys });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once `condition` holds, checking every 25 ms; rejects after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
 /** Runs a receive to its end, and what ended it: undefined, or the error it threw. */
 async function receiveUntilEnd(
   source: Source,
@@ -877,5 +888,67 @@ describe("sqs source against SQS and S3", () => {
     expect(envelopes.map((envelope) => envelope.id)).toEqual([messageId]);
     expect(commands.find((c) => c.name === "ReceiveMessageCommand")!.input.VisibilityTimeout).toBe(2);
     await envelopes[0]!.ack();
+  });
+
+  it("as a daemon, backs off from an idle queue without a long poll, and still receives within a second or so", async () => {
+    const { queueUrl } = createQueue();
+    const { source, commandNames } = await createSource({ queueUrl, waitTimeSeconds: 0 });
+    const abort = new AbortController();
+    const received: { id: string; at: number }[] = [];
+    const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false }, async (envelope) => {
+      received.push({ id: envelope.id, at: Date.now() });
+      abort.abort();
+      await envelope.ack();
+    });
+    await sleep(3_000);
+    const idleReceives = commandNames().filter((name) => name === "ReceiveMessageCommand").length;
+    const sentAt = Date.now();
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    const giveUp = setTimeout(() => abort.abort(), 5_000);
+    expect(await consumer).toBeUndefined();
+    clearTimeout(giveUp);
+
+    expect(idleReceives).toBeGreaterThanOrEqual(3);
+    expect(idleReceives).toBeLessThanOrEqual(8);
+    expect(received.map((entry) => entry.id)).toEqual([messageId]);
+    expect(received[0]!.at - sentAt).toBeLessThan(1_500);
+  });
+
+  it("ends a pause after empty receives at once when aborted", async () => {
+    const { queueUrl } = createQueue();
+    const { source, commandNames } = await createSource({ queueUrl, waitTimeSeconds: 0 });
+    const abort = new AbortController();
+    const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false });
+    const receives = () => commandNames().filter((name) => name === "ReceiveMessageCommand").length;
+    // After six empty receives the pause is a whole second: abort inside it.
+    await until(() => receives() >= 6, 5_000);
+    await sleep(100);
+    expect(receives()).toBe(6);
+    const abortedAt = Date.now();
+    abort.abort();
+    expect(await consumer).toBeUndefined();
+    expect(Date.now() - abortedAt).toBeLessThan(200);
+  });
+
+  it("pauses not at all between long polls of an idle queue", async () => {
+    const { queueUrl } = createQueue();
+    const sleeps: number[] = [];
+    const clock: Clock = {
+      now: () => Date.now(),
+      sleep: (ms, signal) => {
+        sleeps.push(ms);
+        return systemClock.sleep(ms, signal);
+      },
+    };
+    const { source, commandNames } = await createSource({ queueUrl, waitTimeSeconds: 1 }, { clock });
+    const abort = new AbortController();
+    const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false });
+    await sleep(2_500);
+    abort.abort();
+    expect(await consumer).toBeUndefined();
+    expect(commandNames().filter((name) => name === "ReceiveMessageCommand").length).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(sleeps).toEqual([]);
   });
 });
