@@ -82,6 +82,11 @@ export interface SettleHooks {
    * sends and waits for queued deletes).
    */
   readonly settled: () => void;
+  /**
+   * An ack's only: called once, after `settled`, when its delete has its answer (whatever it was).
+   * Until then the message may still be received again, and must reach this envelope.
+   */
+  readonly deleteAnswered: () => void;
 }
 
 /** ApproximateReceiveCount: 1 the first time (and when SQS did not say). */
@@ -93,8 +98,21 @@ export function receiveCountOf(message: Message): number {
 /** One SQS message: the objects its notification announces, and its lease on the queue. */
 export class SqsEnvelope implements Envelope {
   readonly id: string;
+  /**
+   * Of the receive that handed the envelope out: a receive of the message again while it is in
+   * flight is a lapsed lease, not a failure, so it does not add to the redelivery delay.
+   */
   readonly receiveCount: number;
   private readonly message: ReceivedMessage;
+  /**
+   * The newest receipt handle: once a message is received again, only the latest one deletes it or
+   * changes its visibility (an older one may "succeed" and do nothing).
+   */
+  private receiptHandle: string;
+  /** The handle the ack's delete went out with, once it did. */
+  private deletedWith: string | undefined;
+  /** The ack's delete with the newest handle. */
+  private deleting: Promise<void> | undefined;
   private readonly services: EnvelopeServices;
   private readonly hooks: SettleHooks;
   private isSettled = false;
@@ -110,6 +128,7 @@ export class SqsEnvelope implements Envelope {
     const { visibilityTimeout } = policy;
     this.deadLetter = policy.deadLetter;
     this.message = message;
+    this.receiptHandle = message.ReceiptHandle;
     this.services = services;
     this.hooks = hooks;
     this.id = message.MessageId;
@@ -202,20 +221,58 @@ export class SqsEnvelope implements Envelope {
 
   async ack(): Promise<void> {
     if (!this.settle("acked")) return;
-    const { deleter, options, logger } = this.services;
-    let deleted: Promise<void>;
+    const { options, logger } = this.services;
     try {
-      await this.heartbeat?.stop();
-      deleted = deleter.delete(this.id, this.message.ReceiptHandle);
-    } finally {
-      // Queued, the delete goes out with others': the envelope no longer needs its slot.
-      this.hooks.settled();
-    }
-    try {
-      await deleted;
+      try {
+        await this.heartbeat?.stop();
+        this.deleting = this.queueDelete();
+      } finally {
+        // Queued, the delete goes out with others': the envelope no longer needs its slot.
+        this.hooks.settled();
+      }
+      await this.newestDelete();
       logger.debug({ messageId: this.id }, "message acked (deleted)");
     } catch (error) {
       throw asTrailrouterError(error, "ack", { messageId: this.id, queueUrl: options.queueUrl });
+    } finally {
+      this.hooks.deleteAnswered();
+    }
+  }
+
+  /**
+   * The message came back in a receive while this envelope holds it: its visibility timeout ran out
+   * before the heartbeat renewed it. From now on the heartbeat, ack and nack use the newer receipt
+   * handle; an ack's delete already queued with an older one is queued again with it.
+   */
+  receivedAgain(message: ReceivedMessage): void {
+    this.receiptHandle = message.ReceiptHandle;
+    const acked = this.deletedWith !== undefined;
+    this.services.logger.info(
+      { messageId: this.id, receiveCount: receiveCountOf(message), acked },
+      "message received again while in flight: its envelope takes the newer receipt handle, none is handed out",
+    );
+    if (acked && this.deletedWith !== message.ReceiptHandle) this.deleting = this.queueDelete();
+  }
+
+  private queueDelete(): Promise<void> {
+    this.deletedWith = this.receiptHandle;
+    const deleting = this.services.deleter.delete(this.id, this.receiptHandle);
+    // Replaced by a newer delete, an older one may fail unawaited: newestDelete() decides what counts.
+    deleting.catch(() => {});
+    return deleting;
+  }
+
+  /** Waits for the delete with the newest receipt handle, which a receive may replace meanwhile. */
+  private async newestDelete(): Promise<void> {
+    for (;;) {
+      const deleting = this.deleting;
+      try {
+        await deleting;
+      } catch (error) {
+        if (deleting === this.deleting) throw error;
+        continue;
+      }
+      if (deleting === this.deleting) return;
     }
   }
 
@@ -273,7 +330,7 @@ export class SqsEnvelope implements Envelope {
     }
     try {
       await this.heartbeat?.stop();
-      await deleter.delete(this.id, this.message.ReceiptHandle);
+      await deleter.delete(this.id, this.receiptHandle);
     } catch (deleteError) {
       logger.error(
         { ...where, err: asTrailrouterError(deleteError, "ack", where).toJSON() },
@@ -329,7 +386,7 @@ export class SqsEnvelope implements Envelope {
     await this.services.sqs.send(
       new ChangeMessageVisibilityCommand({
         QueueUrl: this.services.options.queueUrl,
-        ReceiptHandle: this.message.ReceiptHandle,
+        ReceiptHandle: this.receiptHandle,
         VisibilityTimeout: seconds,
       }),
     );

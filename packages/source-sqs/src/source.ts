@@ -112,8 +112,12 @@ export class SqsSource implements Source {
   private readonly slots: Slots;
   /** Acks under way (their delete not queued yet): close() waits for them. */
   private readonly acking = new Set<Promise<void>>();
-  /** Handed out and not settled yet: given back unfinished when the source closes. */
-  private readonly unsettled = new Set<SqsEnvelope>();
+  /**
+   * Handed out and not settled yet, by message id: given back unfinished when the source closes,
+   * and never handed out a second time (see receivedAgain). An acked one stays until its delete
+   * has its answer.
+   */
+  private readonly inFlight = new Map<string, SqsEnvelope>();
   private readonly container: PluginContext["container"];
   private policy: MessagePolicy | undefined;
   /** The pipeline's request timeout, which a long poll's wait comes on top of. */
@@ -206,6 +210,8 @@ export class SqsSource implements Source {
           failedReceives = 0;
         }
 
+        received = received.filter((message) => !this.toEnvelopeInFlight(message));
+
         const seenFailing = received.filter((message) => nackedThisRun.has(message.MessageId));
         if (seenFailing.length > 0) {
           received = received.filter((message) => !nackedThisRun.has(message.MessageId));
@@ -228,6 +234,8 @@ export class SqsSource implements Source {
 
         while (received.length > 0 && !signal.aborted) {
           const message = received.shift()!;
+          // Twice in one receive, or received again while waiting here to be handed out.
+          if (this.toEnvelopeInFlight(message)) continue;
           this.slots.take();
           let acked: (() => void) | undefined;
           this.logger.debug(
@@ -243,7 +251,9 @@ export class SqsSource implements Source {
             this.services,
             {
               settling: (outcome, messageId) => {
-                this.unsettled.delete(envelope);
+                // A nacked or released message is meant to come back; an acked one waits for its
+                // delete's answer (received again before then, it is deleted again).
+                if (outcome !== "acked") this.forget(envelope);
                 if (once && outcome === "nacked") nackedThisRun.add(messageId);
                 if (outcome === "acked") {
                   const acking = new Promise<void>((resolve) => {
@@ -256,10 +266,11 @@ export class SqsSource implements Source {
                 acked?.();
                 this.slots.release();
               },
+              deleteAnswered: () => this.forget(envelope),
             },
             this.policy!,
           );
-          this.unsettled.add(envelope);
+          this.inFlight.set(envelope.id, envelope);
           yield envelope;
         }
       }
@@ -267,6 +278,21 @@ export class SqsSource implements Source {
       // Received but never handed out (abort, or the consumer stopped): make them visible again now.
       await Promise.all(received.map((message) => this.giveBack(message, 0)));
     }
+  }
+
+  /**
+   * True when the message is one this process already holds an envelope for (its visibility timeout
+   * ran out before it was renewed): that envelope takes the newer receipt handle, none is handed out.
+   */
+  private toEnvelopeInFlight(message: ReceivedMessage): boolean {
+    const envelope = this.inFlight.get(message.MessageId);
+    if (!envelope) return false;
+    envelope.receivedAgain(message);
+    return true;
+  }
+
+  private forget(envelope: SqsEnvelope): void {
+    if (this.inFlight.get(envelope.id) === envelope) this.inFlight.delete(envelope.id);
   }
 
   /** With a redrive policy, SQS moves failing messages itself: `deadLetter` then stays unused. */
@@ -369,7 +395,7 @@ export class SqsSource implements Source {
 
   /** Gives back what is unsettled and sends the deletes of acks under way before releasing the clients. */
   async close(): Promise<void> {
-    await Promise.all([...this.unsettled].map((envelope) => envelope.giveBackUnfinished()));
+    await Promise.all([...this.inFlight.values()].map((envelope) => envelope.giveBackUnfinished()));
     // An ack waits for a heartbeat beat in flight before it queues its delete; a hung beat must not
     // hold the shutdown: past this wait, that delete fails and the message is received again.
     let timer: NodeJS.Timeout | undefined;

@@ -15,6 +15,7 @@ import {
   TrailrouterError,
 } from "@trailrouter/core";
 import {
+  awsOperation,
   type LocalAws,
   pluginContext,
   recordCommands,
@@ -888,6 +889,92 @@ describe("sqs source against SQS and S3", () => {
     expect(envelopes.map((envelope) => envelope.id)).toEqual([messageId]);
     expect(commands.find((c) => c.name === "ReceiveMessageCommand")!.input.VisibilityTimeout).toBe(2);
     await envelopes[0]!.ack();
+  });
+
+  it("hands out one envelope per message in flight, and deletes it with its newest receipt handle", async () => {
+    const { queueName, queueUrl } = createQueue();
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    let refuseBeats = true;
+    const { source, logs } = await createSource(
+      { queueUrl, visibilityTimeout: 2, waitTimeSeconds: 1 },
+      {
+        onCommand: (command) => {
+          // A heartbeat that cannot keep up: the lease runs out and the message is received again.
+          if (refuseBeats && command.name === "ChangeMessageVisibilityCommand") {
+            throw Object.assign(new Error("beat timed out"), { name: "TimeoutError" });
+          }
+        },
+      },
+    );
+    const receivedAgain = () =>
+      logs.filter((entry) => entry.msg.startsWith("message received again while in flight"));
+    const abort = new AbortController();
+    const handedOut: string[] = [];
+    let work: Promise<void> | undefined;
+    let receivedAgainAfterRecovery = -1;
+    const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false }, (envelope) => {
+      handedOut.push(envelope.id);
+      work ??= (async () => {
+        await until(() => receivedAgain().length > 0, 8_000);
+        refuseBeats = false;
+        const seen = receivedAgain().length;
+        // With the newest receipt handle, the heartbeat keeps the message hidden from now on.
+        await sleep(3_000);
+        receivedAgainAfterRecovery = receivedAgain().length - seen;
+        await envelope.ack();
+      })();
+    });
+    await until(() => work !== undefined, 5_000);
+    await work;
+    abort.abort();
+    expect(await consumer).toBeUndefined();
+
+    expect(handedOut).toEqual([messageId]);
+    expect(receivedAgain()[0]).toMatchObject({ level: 30, messageId });
+    expect(receivedAgainAfterRecovery).toBe(0);
+    expect(queueState(queueName)).toEqual({ ready: [], delayed: [], inflight: [] });
+  });
+
+  it("deletes with the newer receipt handle a message received again while its ack is under way", async () => {
+    const { queueName, queueUrl } = createQueue();
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    // A first delete that takes longer than the lease left once the heartbeat stopped.
+    let deletes = 0;
+    const proxy = await startFaultProxy({
+      target: localAws.endpoint,
+      rules: [
+        (request) =>
+          awsOperation(request) === "DeleteMessageBatch" && deletes++ === 0
+            ? { kind: "delay", ms: 4_000 }
+            : undefined,
+      ],
+    });
+    try {
+      const { source, logs } = await createSource(
+        { queueUrl, visibilityTimeout: 2, waitTimeSeconds: 1 },
+        { endpoint: proxy.endpoint },
+      );
+      const abort = new AbortController();
+      const handedOut: string[] = [];
+      let acking: Promise<void> | undefined;
+      const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false }, (envelope) => {
+        handedOut.push(envelope.id);
+        acking ??= envelope.ack();
+      });
+      await until(() => acking !== undefined, 5_000);
+      await acking;
+      abort.abort();
+      expect(await consumer).toBeUndefined();
+
+      expect(handedOut).toEqual([messageId]);
+      expect(logs.filter((entry) => entry.msg.startsWith("message received again while in flight"))).toEqual([
+        expect.objectContaining({ level: 30, messageId, acked: true }),
+      ]);
+      expect(deletes).toBe(2);
+      expect(queueState(queueName)).toEqual({ ready: [], delayed: [], inflight: [] });
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("as a daemon, backs off from an idle queue without a long poll, and still receives within a second or so", async () => {
