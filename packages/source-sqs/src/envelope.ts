@@ -161,7 +161,20 @@ export class SqsEnvelope implements Envelope {
     );
 
     const wanted: ObjectLocation[] = [];
+    // Bucket names hold no "/": bucket/key names one object.
+    const listed = new Set<string>();
     for (const object of notification.objects) {
+      const location = `${object.bucket}/${object.key}`;
+      if (listed.has(location)) {
+        // Fetched once: a notification listing a key 50 times must not deliver its records 50 times.
+        metrics.objectSkipped("duplicate");
+        logger.debug(
+          { messageId: this.id, bucket: object.bucket, key: object.key },
+          "object listed again in the notification skipped",
+        );
+        continue;
+      }
+      listed.add(location);
       if (options.ignoreDigests && classifyTrailKey(object.key).kind === "digest") {
         metrics.objectSkipped("digest");
         logger.debug({ messageId: this.id, bucket: object.bucket, key: object.key }, "digest skipped");

@@ -157,6 +157,16 @@ async function receiveUntilEnd(
   }
 }
 
+const s3EventNotification = (bucket: string, keys: string[]) =>
+  JSON.stringify({
+    Records: keys.map((key) => ({
+      eventVersion: "2.1",
+      eventSource: "aws:s3",
+      eventName: "ObjectCreated:Put",
+      s3: { bucket: { name: bucket }, object: { key } },
+    })),
+  });
+
 /** Every envelope of a `once` run, left unsettled. */
 async function receiveAll(source: Source): Promise<Envelope[]> {
   const envelopes: Envelope[] = [];
@@ -1037,5 +1047,41 @@ describe("sqs source against SQS and S3", () => {
       2,
     );
     expect(sleeps).toEqual([]);
+  });
+
+  it("fetches an object a notification lists many times once, and counts the others as duplicates", async () => {
+    const prefix = `dup-${randomUUID()}/`;
+    await putObject(TRAIL_BUCKET, logKey(`${prefix}listed`), "listed");
+    await putObject(TRAIL_BUCKET, logKey(`${prefix}other`), "other");
+    await putObject(TRAIL_BUCKET, `${prefix}a b.json.gz`, "spaced");
+    const { queueUrl } = createQueue();
+    await send(
+      queueUrl,
+      cloudTrailNotification(TRAIL_BUCKET, [
+        ...Array.from({ length: 50 }, () => logKey(`${prefix}listed`)),
+        logKey(`${prefix}other`),
+        logKey(`${prefix}listed`),
+      ]),
+    );
+    // Two spellings of one key, the same once decoded.
+    await send(
+      queueUrl,
+      s3EventNotification(TRAIL_BUCKET, [`${prefix}a+b.json.gz`, `${prefix}a%20b.json.gz`]),
+    );
+    const { source, commands, metrics, logs } = await createSource({ queueUrl });
+    const envelopes = await receiveAll(source);
+    const read = [];
+    for (const envelope of envelopes) read.push(...(await readObjects(envelope)));
+
+    expect(read.map((object) => object.body).sort()).toEqual(["listed", "other", "spaced"]);
+    expect(commands.filter((c) => c.name === "GetObjectCommand")).toHaveLength(3);
+    expect(await metrics.values(metrics.objectsSkipped)).toEqual([
+      { labels: { pipeline: "test", reason: "duplicate" }, value: 51 },
+    ]);
+    expect(
+      logs.filter(
+        (entry) => entry.level === 20 && entry.msg === "object listed again in the notification skipped",
+      ),
+    ).toHaveLength(51);
   });
 });
