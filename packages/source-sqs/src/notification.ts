@@ -190,8 +190,12 @@ export interface TrailKey {
   readonly region?: string;
 }
 
-const TRAIL_KEY =
-  /(?:^|\/)AWSLogs\/(?:(o-[a-z0-9]{10,32})\/)?(\d{12})\/(CloudTrail|CloudTrail-Digest|CloudTrail-Insight)\/([a-z0-9-]+)\//;
+/** `AWSLogs/[o-org/]<account>/<folder>/<region>/`, wherever it sits; the last one is the key's own. */
+const TRAIL_FOLDERS =
+  /(?<=^|\/)AWSLogs\/(?:(o-[a-z0-9]{10,32})\/)?(\d{12})\/(CloudTrail|CloudTrail-Digest|CloudTrail-Insight)\/([a-z0-9-]+)\//g;
+
+/** CloudTrail's file names: `<account>_CloudTrail[-Digest|-Insight]_<region>_...`. */
+const TRAIL_FILE_NAME = /^\d{12}_(CloudTrail|CloudTrail-Digest|CloudTrail-Insight)_[a-z0-9-]+_/;
 
 const KIND_BY_FOLDER: Record<string, TrailKeyKind> = {
   CloudTrail: "log",
@@ -201,14 +205,19 @@ const KIND_BY_FOLDER: Record<string, TrailKeyKind> = {
 
 /**
  * What CloudTrail wrote under a key: `[prefix/]AWSLogs/[o-org/]<account>/<folder>/<region>/...`,
- * where the folder says log, digest or Insights. Anything else is `other`.
+ * where the folder says log, digest or Insights. Anything else is `other`. A prefix is the trail
+ * owner's choice and may itself look like CloudTrail's layout (`CloudTrail-Digest/` before the real
+ * `CloudTrail/`): the key's own layout is the last one in it, and the file name, when it has
+ * CloudTrail's naming, says the kind over any folder.
  */
 export function classifyTrailKey(key: string): TrailKey {
-  const match = TRAIL_KEY.exec(key);
+  const match = [...key.matchAll(TRAIL_FOLDERS)].at(-1);
   if (!match) return { kind: "other" };
   const [, organizationId, accountId, folder, region] = match;
+  const fileName = key.slice(key.lastIndexOf("/") + 1);
+  const named = TRAIL_FILE_NAME.exec(fileName)?.[1];
   return {
-    kind: KIND_BY_FOLDER[folder!] ?? "other",
+    kind: KIND_BY_FOLDER[named ?? folder!] ?? "other",
     accountId,
     ...(organizationId ? { organizationId } : {}),
     region,

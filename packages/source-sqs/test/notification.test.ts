@@ -398,6 +398,38 @@ describe("classifyTrailKey", () => {
     expect(classifyTrailKey(key)).toEqual({ kind: "digest", accountId: "111122223333", region: "us-west-2" });
   });
 
+  it("reads a log by its own layout when a digest folder sits in its prefix", () => {
+    const digestPrefix = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/";
+    expect(classifyTrailKey(`${digestPrefix}${LOG_KEY_1}`)).toEqual({
+      kind: "log",
+      accountId: "111122223333",
+      region: "us-east-1",
+    });
+    expect(classifyTrailKey(`archive/${digestPrefix}2026/mirror/${LOG_KEY_2}`)).toEqual({
+      kind: "log",
+      accountId: "111122223333",
+      region: "eu-west-1",
+    });
+  });
+
+  it("reads a digest by its own layout when a log folder sits in its prefix", () => {
+    const key =
+      "AWSLogs/444455556666/CloudTrail/eu-west-1/copies/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/26/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261126T120000Z.json.gz";
+    expect(classifyTrailKey(key)).toEqual({ kind: "digest", accountId: "111122223333", region: "us-east-1" });
+  });
+
+  it("takes the kind from a file name with CloudTrail's naming over the folder", () => {
+    const logUnderDigestFolder =
+      "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/111122223333_CloudTrail_us-east-1_20261126T1205Z_x.json.gz";
+    expect(classifyTrailKey(logUnderDigestFolder).kind).toBe("log");
+    const digestUnderLogFolder =
+      "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261126T120000Z.json.gz";
+    expect(classifyTrailKey(digestUnderLogFolder).kind).toBe("digest");
+    const insightUnderLogFolder =
+      "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail-Insight_us-east-1_20261126T1205Z_y.json.gz";
+    expect(classifyTrailKey(insightUnderLogFolder).kind).toBe("insight");
+  });
+
   it.each([
     "notes/readme.txt",
     "AWSLogs/111122223333/Config/us-east-1/2026/11/26/ConfigSnapshot/x.json.gz",
