@@ -14,7 +14,7 @@ import {
 } from "@trailrouter/core";
 import type { MessageDeleter } from "./deletes.js";
 import { Heartbeat } from "./heartbeat.js";
-import { classifyTrailKey, parseNotification } from "./notification.js";
+import { type AnnouncedObject, classifyTrailKey, parseNotification } from "./notification.js";
 import { readObjectBody } from "./object-body.js";
 import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
@@ -160,7 +160,7 @@ export class SqsEnvelope implements Envelope {
       "notification understood",
     );
 
-    const wanted: ObjectLocation[] = [];
+    const wanted: AnnouncedObject[] = [];
     // Bucket names hold no "/": bucket/key names one object.
     const listed = new Set<string>();
     for (const object of notification.objects) {
@@ -193,7 +193,43 @@ export class SqsEnvelope implements Envelope {
       }
     }
     for (const object of wanted) {
-      yield { ...object, body: await this.fetch(object) };
+      yield await this.fetchAnnounced(object);
+    }
+  }
+
+  /**
+   * Reads an object by its decoded key, or by the key as the notification wrote it when the
+   * decoded one does not exist: a literal `+` or `%` in a key reads as an encoding.
+   */
+  private async fetchAnnounced(object: AnnouncedObject): Promise<SourceObject> {
+    const { bucket, key, keyAsWritten } = object;
+    try {
+      const body = await this.fetch({ bucket, key });
+      if (keyAsWritten !== undefined) {
+        this.services.logger.debug(
+          { messageId: this.id, bucket, key, keyAsWritten },
+          "object read under the decoded key",
+        );
+      }
+      return { bucket, key, body };
+    } catch (error) {
+      if (keyAsWritten === undefined || !isMissingObject(error)) throw error;
+      let body: Uint8Array;
+      try {
+        body = await this.fetch({ bucket, key: keyAsWritten });
+      } catch (asWrittenError) {
+        if (isMissingObject(asWrittenError)) {
+          // Neither spelling exists: the decoded key is the one to report, with the other beside it.
+          Object.assign(error.context, { keyAsWritten });
+          throw error;
+        }
+        throw asWrittenError;
+      }
+      this.services.logger.debug(
+        { messageId: this.id, bucket, key: keyAsWritten, decodedKey: key },
+        "no object under the decoded key: read it under the key as written",
+      );
+      return { bucket, key: keyAsWritten, body };
     }
   }
 
@@ -412,6 +448,14 @@ export class SqsEnvelope implements Envelope {
     this.hooks.settling(outcome, this.id);
     return true;
   }
+}
+
+/**
+ * S3's answers for a key with no object: NoSuchKey, or AccessDenied to a reader not allowed to
+ * list the bucket (S3 then does not say whether the key exists).
+ */
+function isMissingObject(error: unknown): error is ObjectFetchError {
+  return error instanceof ObjectFetchError && (error.code === "NoSuchKey" || error.code === "AccessDenied");
 }
 
 /** The dead-letter record of a message: its body, and why it failed, with the error's context. */

@@ -1,5 +1,6 @@
 export { type DeadLetterRecord, deadLetterRecord } from "./envelope.js";
 export {
+  type AnnouncedObject,
   CLOUDTRAIL_VALIDATION_MESSAGE,
   classifyTrailKey,
   type Notification,

@@ -11,7 +11,17 @@ export interface Notification {
   /** The body was an SNS envelope (not raw message delivery). */
   readonly viaSns: boolean;
   /** The announced objects, in the order the notification lists them. */
-  readonly objects: ObjectLocation[];
+  readonly objects: AnnouncedObject[];
+}
+
+/** An object a notification announces. */
+export interface AnnouncedObject extends ObjectLocation {
+  /**
+   * Set when URL-decoding an S3 event's key changed it: the key as the event wrote it. A key may
+   * hold a literal `+` or `%`, and EventBridge's encoding of keys is not known to match S3 events',
+   * so this one is read when the decoded key does not exist.
+   */
+  readonly keyAsWritten?: string;
 }
 
 export interface NotificationContext {
@@ -122,7 +132,7 @@ function parseS3Event(payload: Json, fail: Fail): Omit<Notification, "viaSns"> {
   const records = payload.Records;
   if (!Array.isArray(records) || records.length === 0)
     throw fail("NoObjectKeys", "S3 event notification has no records");
-  const objects: ObjectLocation[] = [];
+  const objects: AnnouncedObject[] = [];
   records.forEach((record: unknown, index) => {
     const where = `Records[${index}]`;
     if (!isObject(record) || record.eventSource !== "aws:s3" || typeof record.eventName !== "string") {
@@ -165,18 +175,22 @@ function parseEventBridge(payload: Json, fail: Fail): Omit<Notification, "viaSns
   return { type: "eventbridge", objects: [location] };
 }
 
-function s3Location(bucket: unknown, key: unknown, where: string, fail: Fail): ObjectLocation {
+function s3Location(bucket: unknown, key: unknown, where: string, fail: Fail): AnnouncedObject {
   if (typeof bucket !== "string" || bucket === "") throw fail("MissingBucket", `${where} has no bucket name`);
   if (typeof key !== "string" || key === "") throw fail("NoObjectKeys", `${where} has no object key`);
-  return { bucket, key: decodeS3EventKey(key, where, fail) };
+  const decoded = decodeS3EventKey(key);
+  return decoded === key ? { bucket, key } : { bucket, key: decoded, keyAsWritten: key };
 }
 
-/** S3 event keys are form-URL-encoded: `+` is a space, `%XX` an escaped byte. */
-function decodeS3EventKey(key: string, where: string, fail: Fail): string {
+/**
+ * S3 event keys are form-URL-encoded: `+` is a space, `%XX` an escaped byte. A key that is not
+ * valid URL encoding (`100%.json.gz`) was not encoded: it is used as written.
+ */
+function decodeS3EventKey(key: string): string {
   try {
     return decodeURIComponent(key.replace(/\+/g, " "));
-  } catch (error) {
-    throw fail("InvalidObjectKey", `${where}: object key "${key}" is not valid URL encoding`, error);
+  } catch {
+    return key;
   }
 }
 

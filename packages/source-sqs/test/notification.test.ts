@@ -134,6 +134,8 @@ describe("parseNotification", () => {
         {
           bucket: "trail-bucket",
           key: "audit logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail_us-east-1_20261126T1205Z_a:b.json.gz",
+          keyAsWritten:
+            "audit+logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail_us-east-1_20261126T1205Z_a%3Ab.json.gz",
         },
       ],
     });
@@ -188,6 +190,8 @@ describe("parseNotification", () => {
         {
           bucket: "trail-bucket",
           key: "org trail/AWSLogs/o-abc123def4/111122223333/CloudTrail/us-east-1/2026/11/26/f:g.json.gz",
+          keyAsWritten:
+            "org+trail/AWSLogs/o-abc123def4/111122223333/CloudTrail/us-east-1/2026/11/26/f%3Ag.json.gz",
         },
       ],
     });
@@ -294,13 +298,6 @@ describe("parseNotification", () => {
         "NoObjectKeys",
       ],
       [
-        "an S3 event with broken URL encoding",
-        s3Event([
-          { eventName: "ObjectCreated:Put", bucket: "trail-bucket", key: "AWSLogs/%E0%A4%A.json.gz" },
-        ]),
-        "InvalidObjectKey",
-      ],
-      [
         "an EventBridge event from aws.s3 that is no object event",
         eventBridgeEvent("AWS API Call via CloudTrail", { eventName: "PutBucketPolicy" }),
         "UnrecognizedNotification",
@@ -337,9 +334,30 @@ describe("parseNotification", () => {
         const body = s3Event([
           { eventName: "ObjectCreated:Put", bucket: "trail-bucket", key: formEncode(key) },
         ]);
-        expect(parseNotification(body, context).objects).toEqual([{ bucket: "trail-bucket", key }]);
+        expect(parseNotification(body, context).objects.map((object) => object.key)).toEqual([key]);
       }),
     );
+  });
+
+  it("keeps a key that decoding leaves alone without a second spelling", () => {
+    const body = s3Event([{ eventName: "ObjectCreated:Put", bucket: "trail-bucket", key: LOG_KEY_1 }]);
+    expect(parseNotification(body, context).objects).toStrictEqual([
+      { bucket: "trail-bucket", key: LOG_KEY_1 },
+    ]);
+  });
+
+  it("takes a key that is not valid URL encoding as written, in S3 events and from EventBridge", () => {
+    for (const key of ["AWSLogs/%E0%A4%A.json.gz", "logs/100%.json.gz"]) {
+      const s3 = s3Event([{ eventName: "ObjectCreated:Put", bucket: "trail-bucket", key }]);
+      const eventBridge = eventBridgeEvent("Object Created", {
+        bucket: { name: "trail-bucket" },
+        object: { key },
+      });
+      expect(parseNotification(s3, context).objects).toStrictEqual([{ bucket: "trail-bucket", key }]);
+      expect(parseNotification(eventBridge, context).objects).toStrictEqual([
+        { bucket: "trail-bucket", key },
+      ]);
+    }
   });
 
   it("throws nothing but NotificationError for arbitrary bodies", () => {

@@ -167,6 +167,19 @@ const s3EventNotification = (bucket: string, keys: string[]) =>
     })),
   });
 
+const eventBridgeNotification = (bucket: string, key: string) =>
+  JSON.stringify({
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "Object Created",
+    source: "aws.s3",
+    account: "111122223333",
+    time: "2026-11-26T12:05:31Z",
+    region: "us-east-1",
+    resources: [`arn:aws:s3:::${bucket}`],
+    detail: { version: "0", bucket: { name: bucket }, object: { key, size: 5 }, reason: "PutObject" },
+  });
+
 /** Every envelope of a `once` run, left unsettled. */
 async function receiveAll(source: Source): Promise<Envelope[]> {
   const envelopes: Envelope[] = [];
@@ -1083,5 +1096,92 @@ describe("sqs source against SQS and S3", () => {
         (entry) => entry.level === 20 && entry.msg === "object listed again in the notification skipped",
       ),
     ).toHaveLength(51);
+  });
+
+  it("reads S3 event keys whichever way they were encoded, each object once", async () => {
+    const prefix = `keys-${randomUUID()}/`;
+    // The object's name, and how the notification spells it.
+    const spellings: [string, string][] = [
+      ["plus+sign.json.gz", "plus+sign.json.gz"],
+      ["a b.json.gz", "a+b.json.gz"],
+      ["pct%20lit.json.gz", "pct%20lit.json.gz"],
+      ["100%.json.gz", "100%.json.gz"],
+    ];
+    for (const [name] of spellings) await putObject(TRAIL_BUCKET, `${prefix}${name}`, `body of ${name}`);
+    const expected = spellings
+      .map(([name]) => ({ bucket: TRAIL_BUCKET, key: `${prefix}${name}`, body: `body of ${name}` }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+
+    const notifications = {
+      "s3-event": [
+        s3EventNotification(
+          TRAIL_BUCKET,
+          spellings.map(([, announced]) => `${prefix}${announced}`),
+        ),
+      ],
+      eventbridge: spellings.map(([, announced]) =>
+        eventBridgeNotification(TRAIL_BUCKET, `${prefix}${announced}`),
+      ),
+    };
+    for (const [type, bodies] of Object.entries(notifications)) {
+      const { queueUrl } = createQueue();
+      for (const body of bodies) await send(queueUrl, body);
+      const { source, metrics } = await createSource({ queueUrl });
+      const read = [];
+      for (const envelope of await receiveAll(source)) {
+        read.push(...(await readObjects(envelope)));
+        await envelope.ack();
+      }
+      expect(
+        read.sort((a, b) => a.key.localeCompare(b.key)),
+        type,
+      ).toEqual(expected);
+      expect(await metrics.values(metrics.notifications)).toEqual([
+        { labels: { pipeline: "test", type }, value: bodies.length },
+      ]);
+    }
+  });
+
+  it("reads the key as written when S3 denies the decoded one, as it does a reader that may not list the bucket", async () => {
+    const key = `denied-${randomUUID()}/plus+sign.json.gz`;
+    await putObject(TRAIL_BUCKET, key, "plus");
+    const { queueUrl } = createQueue();
+    await send(queueUrl, eventBridgeNotification(TRAIL_BUCKET, key));
+    const { source, logs } = await createSource(
+      { queueUrl },
+      {
+        onCommand: (command) => {
+          if (command.name === "GetObjectCommand" && command.input.Key !== key) {
+            throw Object.assign(new Error("Access Denied"), {
+              name: "AccessDenied",
+              $metadata: { httpStatusCode: 403 },
+            });
+          }
+        },
+      },
+    );
+    const [envelope] = await receiveAll(source);
+    expect(await readObjects(envelope!)).toEqual([{ bucket: TRAIL_BUCKET, key, body: "plus" }]);
+    expect(
+      logs.filter((entry) => entry.level === 20 && entry.key === key).map((entry) => entry.msg),
+    ).toContain("no object under the decoded key: read it under the key as written");
+  });
+
+  it("reports a key found under neither spelling as NoSuchKey, with both", async () => {
+    const { queueUrl } = createQueue();
+    const key = `missing-${randomUUID()}/a+b.json.gz`;
+    const messageId = await send(queueUrl, s3EventNotification(TRAIL_BUCKET, [key]));
+    const { source, commands } = await createSource({ queueUrl });
+    const [envelope] = await receiveAll(source);
+    const error = await readObjects(envelope!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ObjectFetchError);
+    expect(error).toMatchObject({
+      code: "NoSuchKey",
+      context: { messageId, bucket: TRAIL_BUCKET, key: key.replace("+", " "), keyAsWritten: key },
+    });
+    expect(commands.filter((c) => c.name === "GetObjectCommand").map((c) => c.input.Key)).toEqual([
+      key.replace("+", " "),
+      key,
+    ]);
   });
 });
