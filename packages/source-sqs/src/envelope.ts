@@ -14,7 +14,7 @@ import {
 } from "@trailrouter/core";
 import type { MessageDeleter } from "./deletes.js";
 import { Heartbeat } from "./heartbeat.js";
-import { classifyTrailKey, parseNotification } from "./notification.js";
+import { type AnnouncedObject, classifyTrailKey, parseNotification } from "./notification.js";
 import { readObjectBody } from "./object-body.js";
 import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
@@ -82,6 +82,11 @@ export interface SettleHooks {
    * sends and waits for queued deletes).
    */
   readonly settled: () => void;
+  /**
+   * An ack's only: called once, after `settled`, when its delete has its answer (whatever it was).
+   * Until then the message may still be received again, and must reach this envelope.
+   */
+  readonly deleteAnswered: () => void;
 }
 
 /** ApproximateReceiveCount: 1 the first time (and when SQS did not say). */
@@ -93,8 +98,21 @@ export function receiveCountOf(message: Message): number {
 /** One SQS message: the objects its notification announces, and its lease on the queue. */
 export class SqsEnvelope implements Envelope {
   readonly id: string;
+  /**
+   * Of the receive that handed the envelope out: a receive of the message again while it is in
+   * flight is a lapsed lease, not a failure, so it does not add to the redelivery delay.
+   */
   readonly receiveCount: number;
   private readonly message: ReceivedMessage;
+  /**
+   * The newest receipt handle: once a message is received again, only the latest one deletes it or
+   * changes its visibility (an older one may "succeed" and do nothing).
+   */
+  private receiptHandle: string;
+  /** The handle the ack's delete went out with, once it did. */
+  private deletedWith: string | undefined;
+  /** The ack's delete with the newest handle. */
+  private deleting: Promise<void> | undefined;
   private readonly services: EnvelopeServices;
   private readonly hooks: SettleHooks;
   private isSettled = false;
@@ -110,6 +128,7 @@ export class SqsEnvelope implements Envelope {
     const { visibilityTimeout } = policy;
     this.deadLetter = policy.deadLetter;
     this.message = message;
+    this.receiptHandle = message.ReceiptHandle;
     this.services = services;
     this.hooks = hooks;
     this.id = message.MessageId;
@@ -141,8 +160,21 @@ export class SqsEnvelope implements Envelope {
       "notification understood",
     );
 
-    const wanted: ObjectLocation[] = [];
+    const wanted: AnnouncedObject[] = [];
+    // Bucket names hold no "/": bucket/key names one object.
+    const listed = new Set<string>();
     for (const object of notification.objects) {
+      const location = `${object.bucket}/${object.key}`;
+      if (listed.has(location)) {
+        // Fetched once: a notification listing a key 50 times must not deliver its records 50 times.
+        metrics.objectSkipped("duplicate");
+        logger.debug(
+          { messageId: this.id, bucket: object.bucket, key: object.key },
+          "object listed again in the notification skipped",
+        );
+        continue;
+      }
+      listed.add(location);
       if (options.ignoreDigests && classifyTrailKey(object.key).kind === "digest") {
         metrics.objectSkipped("digest");
         logger.debug({ messageId: this.id, bucket: object.bucket, key: object.key }, "digest skipped");
@@ -161,7 +193,43 @@ export class SqsEnvelope implements Envelope {
       }
     }
     for (const object of wanted) {
-      yield { ...object, body: await this.fetch(object) };
+      yield await this.fetchAnnounced(object);
+    }
+  }
+
+  /**
+   * Reads an object by its decoded key, or by the key as the notification wrote it when the
+   * decoded one does not exist: a literal `+` or `%` in a key reads as an encoding.
+   */
+  private async fetchAnnounced(object: AnnouncedObject): Promise<SourceObject> {
+    const { bucket, key, keyAsWritten } = object;
+    try {
+      const body = await this.fetch({ bucket, key });
+      if (keyAsWritten !== undefined) {
+        this.services.logger.debug(
+          { messageId: this.id, bucket, key, keyAsWritten },
+          "object read under the decoded key",
+        );
+      }
+      return { bucket, key, body };
+    } catch (error) {
+      if (keyAsWritten === undefined || !isMissingObject(error)) throw error;
+      let body: Uint8Array;
+      try {
+        body = await this.fetch({ bucket, key: keyAsWritten });
+      } catch (asWrittenError) {
+        if (isMissingObject(asWrittenError)) {
+          // Neither spelling exists: the decoded key is the one to report, with the other beside it.
+          Object.assign(error.context, { keyAsWritten });
+          throw error;
+        }
+        throw asWrittenError;
+      }
+      this.services.logger.debug(
+        { messageId: this.id, bucket, key: keyAsWritten, decodedKey: key },
+        "no object under the decoded key: read it under the key as written",
+      );
+      return { bucket, key: keyAsWritten, body };
     }
   }
 
@@ -202,20 +270,58 @@ export class SqsEnvelope implements Envelope {
 
   async ack(): Promise<void> {
     if (!this.settle("acked")) return;
-    const { deleter, options, logger } = this.services;
-    let deleted: Promise<void>;
+    const { options, logger } = this.services;
     try {
-      await this.heartbeat?.stop();
-      deleted = deleter.delete(this.id, this.message.ReceiptHandle);
-    } finally {
-      // Queued, the delete goes out with others': the envelope no longer needs its slot.
-      this.hooks.settled();
-    }
-    try {
-      await deleted;
+      try {
+        await this.heartbeat?.stop();
+        this.deleting = this.queueDelete();
+      } finally {
+        // Queued, the delete goes out with others': the envelope no longer needs its slot.
+        this.hooks.settled();
+      }
+      await this.newestDelete();
       logger.debug({ messageId: this.id }, "message acked (deleted)");
     } catch (error) {
       throw asTrailrouterError(error, "ack", { messageId: this.id, queueUrl: options.queueUrl });
+    } finally {
+      this.hooks.deleteAnswered();
+    }
+  }
+
+  /**
+   * The message came back in a receive while this envelope holds it: its visibility timeout ran out
+   * before the heartbeat renewed it. From now on the heartbeat, ack and nack use the newer receipt
+   * handle; an ack's delete already queued with an older one is queued again with it.
+   */
+  receivedAgain(message: ReceivedMessage): void {
+    this.receiptHandle = message.ReceiptHandle;
+    const acked = this.deletedWith !== undefined;
+    this.services.logger.info(
+      { messageId: this.id, receiveCount: receiveCountOf(message), acked },
+      "message received again while in flight: its envelope takes the newer receipt handle, none is handed out",
+    );
+    if (acked && this.deletedWith !== message.ReceiptHandle) this.deleting = this.queueDelete();
+  }
+
+  private queueDelete(): Promise<void> {
+    this.deletedWith = this.receiptHandle;
+    const deleting = this.services.deleter.delete(this.id, this.receiptHandle);
+    // Replaced by a newer delete, an older one may fail unawaited: newestDelete() decides what counts.
+    deleting.catch(() => {});
+    return deleting;
+  }
+
+  /** Waits for the delete with the newest receipt handle, which a receive may replace meanwhile. */
+  private async newestDelete(): Promise<void> {
+    for (;;) {
+      const deleting = this.deleting;
+      try {
+        await deleting;
+      } catch (error) {
+        if (deleting === this.deleting) throw error;
+        continue;
+      }
+      if (deleting === this.deleting) return;
     }
   }
 
@@ -273,7 +379,7 @@ export class SqsEnvelope implements Envelope {
     }
     try {
       await this.heartbeat?.stop();
-      await deleter.delete(this.id, this.message.ReceiptHandle);
+      await deleter.delete(this.id, this.receiptHandle);
     } catch (deleteError) {
       logger.error(
         { ...where, err: asTrailrouterError(deleteError, "ack", where).toJSON() },
@@ -329,7 +435,7 @@ export class SqsEnvelope implements Envelope {
     await this.services.sqs.send(
       new ChangeMessageVisibilityCommand({
         QueueUrl: this.services.options.queueUrl,
-        ReceiptHandle: this.message.ReceiptHandle,
+        ReceiptHandle: this.receiptHandle,
         VisibilityTimeout: seconds,
       }),
     );
@@ -342,6 +448,14 @@ export class SqsEnvelope implements Envelope {
     this.hooks.settling(outcome, this.id);
     return true;
   }
+}
+
+/**
+ * S3's answers for a key with no object: NoSuchKey, or AccessDenied to a reader not allowed to
+ * list the bucket (S3 then does not say whether the key exists).
+ */
+function isMissingObject(error: unknown): error is ObjectFetchError {
+  return error instanceof ObjectFetchError && (error.code === "NoSuchKey" || error.code === "AccessDenied");
 }
 
 /** The dead-letter record of a message: its body, and why it failed, with the error's context. */

@@ -1,5 +1,6 @@
 export { type DeadLetterRecord, deadLetterRecord } from "./envelope.js";
 export {
+  type AnnouncedObject,
   CLOUDTRAIL_VALIDATION_MESSAGE,
   classifyTrailKey,
   type Notification,
@@ -11,6 +12,7 @@ export {
 } from "./notification.js";
 export {
   checkSqsSourceConfig,
+  MIN_VISIBILITY_TIMEOUT_SECONDS,
   redeliveryDelay,
   resolveSqsSourceOptions,
   SQS_MAX_VISIBILITY_TIMEOUT,
@@ -19,4 +21,5 @@ export {
   sqsSourceSchema,
 } from "./options.js";
 export { sqsSource } from "./plugin.js";
+export { type QueueIdentity, queueIdentity, sameQueue } from "./queue-identity.js";
 export { SqsSource } from "./source.js";

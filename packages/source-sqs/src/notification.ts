@@ -11,7 +11,17 @@ export interface Notification {
   /** The body was an SNS envelope (not raw message delivery). */
   readonly viaSns: boolean;
   /** The announced objects, in the order the notification lists them. */
-  readonly objects: ObjectLocation[];
+  readonly objects: AnnouncedObject[];
+}
+
+/** An object a notification announces. */
+export interface AnnouncedObject extends ObjectLocation {
+  /**
+   * Set when URL-decoding an S3 event's key changed it: the key as the event wrote it. A key may
+   * hold a literal `+` or `%`, and EventBridge's encoding of keys is not known to match S3 events',
+   * so this one is read when the decoded key does not exist.
+   */
+  readonly keyAsWritten?: string;
 }
 
 export interface NotificationContext {
@@ -122,7 +132,7 @@ function parseS3Event(payload: Json, fail: Fail): Omit<Notification, "viaSns"> {
   const records = payload.Records;
   if (!Array.isArray(records) || records.length === 0)
     throw fail("NoObjectKeys", "S3 event notification has no records");
-  const objects: ObjectLocation[] = [];
+  const objects: AnnouncedObject[] = [];
   records.forEach((record: unknown, index) => {
     const where = `Records[${index}]`;
     if (!isObject(record) || record.eventSource !== "aws:s3" || typeof record.eventName !== "string") {
@@ -165,18 +175,22 @@ function parseEventBridge(payload: Json, fail: Fail): Omit<Notification, "viaSns
   return { type: "eventbridge", objects: [location] };
 }
 
-function s3Location(bucket: unknown, key: unknown, where: string, fail: Fail): ObjectLocation {
+function s3Location(bucket: unknown, key: unknown, where: string, fail: Fail): AnnouncedObject {
   if (typeof bucket !== "string" || bucket === "") throw fail("MissingBucket", `${where} has no bucket name`);
   if (typeof key !== "string" || key === "") throw fail("NoObjectKeys", `${where} has no object key`);
-  return { bucket, key: decodeS3EventKey(key, where, fail) };
+  const decoded = decodeS3EventKey(key);
+  return decoded === key ? { bucket, key } : { bucket, key: decoded, keyAsWritten: key };
 }
 
-/** S3 event keys are form-URL-encoded: `+` is a space, `%XX` an escaped byte. */
-function decodeS3EventKey(key: string, where: string, fail: Fail): string {
+/**
+ * S3 event keys are form-URL-encoded: `+` is a space, `%XX` an escaped byte. A key that is not
+ * valid URL encoding (`100%.json.gz`) was not encoded: it is used as written.
+ */
+function decodeS3EventKey(key: string): string {
   try {
     return decodeURIComponent(key.replace(/\+/g, " "));
-  } catch (error) {
-    throw fail("InvalidObjectKey", `${where}: object key "${key}" is not valid URL encoding`, error);
+  } catch {
+    return key;
   }
 }
 
@@ -190,8 +204,12 @@ export interface TrailKey {
   readonly region?: string;
 }
 
-const TRAIL_KEY =
-  /(?:^|\/)AWSLogs\/(?:(o-[a-z0-9]{10,32})\/)?(\d{12})\/(CloudTrail|CloudTrail-Digest|CloudTrail-Insight)\/([a-z0-9-]+)\//;
+/** `AWSLogs/[o-org/]<account>/<folder>/<region>/`, wherever it sits; the last one is the key's own. */
+const TRAIL_FOLDERS =
+  /(?<=^|\/)AWSLogs\/(?:(o-[a-z0-9]{10,32})\/)?(\d{12})\/(CloudTrail|CloudTrail-Digest|CloudTrail-Insight)\/([a-z0-9-]+)\//g;
+
+/** CloudTrail's file names: `<account>_CloudTrail[-Digest|-Insight]_<region>_...`. */
+const TRAIL_FILE_NAME = /^\d{12}_(CloudTrail|CloudTrail-Digest|CloudTrail-Insight)_[a-z0-9-]+_/;
 
 const KIND_BY_FOLDER: Record<string, TrailKeyKind> = {
   CloudTrail: "log",
@@ -201,14 +219,19 @@ const KIND_BY_FOLDER: Record<string, TrailKeyKind> = {
 
 /**
  * What CloudTrail wrote under a key: `[prefix/]AWSLogs/[o-org/]<account>/<folder>/<region>/...`,
- * where the folder says log, digest or Insights. Anything else is `other`.
+ * where the folder says log, digest or Insights. Anything else is `other`. A prefix is the trail
+ * owner's choice and may itself look like CloudTrail's layout (`CloudTrail-Digest/` before the real
+ * `CloudTrail/`): the key's own layout is the last one in it, and the file name, when it has
+ * CloudTrail's naming, says the kind over any folder.
  */
 export function classifyTrailKey(key: string): TrailKey {
-  const match = TRAIL_KEY.exec(key);
+  const match = [...key.matchAll(TRAIL_FOLDERS)].at(-1);
   if (!match) return { kind: "other" };
   const [, organizationId, accountId, folder, region] = match;
+  const fileName = key.slice(key.lastIndexOf("/") + 1);
+  const named = TRAIL_FILE_NAME.exec(fileName)?.[1];
   return {
-    kind: KIND_BY_FOLDER[folder!] ?? "other",
+    kind: KIND_BY_FOLDER[named ?? folder!] ?? "other",
     accountId,
     ...(organizationId ? { organizationId } : {}),
     region,

@@ -1,4 +1,10 @@
-import { type AwsSettings, awsSettingsSchema, type PluginSchema } from "@trailrouter/core";
+import {
+  type AwsSettings,
+  awsSettingsSchema,
+  type PluginSchema,
+  type PluginValidateContext,
+} from "@trailrouter/core";
+import { queueKey } from "./queue-identity.js";
 
 /** The source's block in a pipeline file, as validated against `sqsSourceSchema`. */
 export interface SqsSourceConfig {
@@ -42,6 +48,15 @@ export interface SqsSourceOptions {
 /** The longest visibility timeout SQS accepts: 12 hours. */
 export const SQS_MAX_VISIBILITY_TIMEOUT = 43_200;
 
+/**
+ * The shortest visibility timeout the heartbeat can keep up, in seconds. It renews the lease every
+ * half timeout, and SQS counts whole seconds: at 1 s a beat would be due every 500 ms with half a
+ * second to land; 0 disables the heartbeat, so a message is visible again at once, to this process
+ * and every other consumer (one message was handed out 24,160 times in 20 s). 2 s gives each beat a
+ * full second: several round trips and the SDK's first retries. 30 to 120 s is what to use.
+ */
+export const MIN_VISIBILITY_TIMEOUT_SECONDS = 2;
+
 const DEFAULTS = {
   waitTimeSeconds: 20,
   maxMessages: 10,
@@ -77,9 +92,10 @@ export const sqsSourceSchema: PluginSchema = {
     },
     visibilityTimeout: {
       type: "integer",
-      minimum: 0,
+      minimum: MIN_VISIBILITY_TIMEOUT_SECONDS,
       maximum: 43200,
-      description: "Visibility timeout of received messages, in seconds (the queue's own when unset)",
+      description:
+        "Visibility timeout of received messages, in seconds (the queue's own when unset); a heartbeat renews it every half timeout. 30 to 120 recommended",
     },
     concurrency: {
       type: "integer",
@@ -164,20 +180,92 @@ export function resolveSqsSourceOptions(config: SqsSourceConfig): SqsSourceOptio
   };
 }
 
-/** The checks the schema cannot make: `deadLetter.sink` names a sink of the same pipeline. */
+/**
+ * The checks the schema cannot make: `deadLetter.sink` names a sink of the same pipeline, the
+ * redelivery cap is not below the first delay, and no queue of the file is read twice or written
+ * into by a sink. Queues are compared by identity (region, account, name), not by their URL's text.
+ */
 export function checkSqsSourceConfig(
   config: SqsSourceConfig,
-  pipeline: Readonly<Record<string, unknown>>,
+  context: PluginValidateContext,
 ): { path: string; message: string }[] {
-  if (!config.deadLetter) return [];
-  const sinks = pipeline.sinks && typeof pipeline.sinks === "object" ? Object.keys(pipeline.sinks) : [];
-  if (sinks.includes(config.deadLetter.sink)) return [];
-  return [
-    {
-      path: "deadLetter.sink",
-      message: `no sink named "${config.deadLetter.sink}" in this pipeline (sinks: ${sinks.join(", ") || "none"})`,
-    },
-  ];
+  const problems: { path: string; message: string }[] = [];
+  const { pipeline, file } = context;
+  if (config.deadLetter) {
+    const sinks = isRecord(pipeline.sinks) ? Object.keys(pipeline.sinks) : [];
+    if (!sinks.includes(config.deadLetter.sink)) {
+      problems.push({
+        path: "deadLetter.sink",
+        message: `no sink named "${config.deadLetter.sink}" in this pipeline (sinks: ${sinks.join(", ") || "none"})`,
+      });
+    }
+  }
+  const { redeliveryDelaySeconds, maxRedeliveryDelaySeconds } = config;
+  if (
+    redeliveryDelaySeconds !== undefined &&
+    maxRedeliveryDelaySeconds !== undefined &&
+    maxRedeliveryDelaySeconds < redeliveryDelaySeconds
+  ) {
+    problems.push({
+      path: "maxRedeliveryDelaySeconds",
+      message: `${maxRedeliveryDelaySeconds} (${DEFAULTS.maxRedeliveryDelaySeconds} when unset) is below redeliveryDelaySeconds (${redeliveryDelaySeconds}): every redelivery would wait ${maxRedeliveryDelaySeconds} s; raise maxRedeliveryDelaySeconds or lower redeliveryDelaySeconds`,
+    });
+  }
+  problems.push(...checkQueueUse(config.queueUrl, pipeline, file));
+  return problems;
+}
+
+/**
+ * Another pipeline reading this queue, or a sink writing into it, found in the whole file. Each
+ * problem is reported at this source's `queueUrl`, the only place a source's hook reports at.
+ */
+function checkQueueUse(
+  queueUrl: string,
+  pipeline: Readonly<Record<string, unknown>>,
+  file: Readonly<Record<string, unknown>>,
+): { path: string; message: string }[] {
+  const pipelines = Array.isArray(file.pipelines) ? (file.pipelines as unknown[]) : [];
+  const ours = queueKey(queueUrl);
+  const index = pipelines.indexOf(pipeline);
+  const problems: { path: string; message: string }[] = [];
+  const earlier = pipelines
+    .slice(0, Math.max(index, 0))
+    .find(
+      (other) =>
+        isRecord(other) &&
+        isRecord(other.source) &&
+        other.source.type === "sqs" &&
+        typeof other.source.queueUrl === "string" &&
+        queueKey(other.source.queueUrl) === ours,
+    );
+  if (earlier !== undefined) {
+    const name = pipelineName(pipeline, index);
+    const first = pipelineName(earlier, pipelines.indexOf(earlier));
+    problems.push({
+      path: "queueUrl",
+      message: `pipeline "${name}" reads the same queue as pipeline "${first}": a queue's messages go to one consumer, so "${first}" would take messages "${name}" never sees; route one trail several ways with several routes in one pipeline, or run separate processes`,
+    });
+  }
+  pipelines.forEach((other, p) => {
+    if (!isRecord(other) || !isRecord(other.sinks)) return;
+    for (const [sinkName, sink] of Object.entries(other.sinks)) {
+      if (!isRecord(sink) || sink.type !== "sqs" || typeof sink.queueUrl !== "string") continue;
+      if (queueKey(sink.queueUrl) !== ours) continue;
+      problems.push({
+        path: "queueUrl",
+        message: `sink "${sinkName}" of pipeline "${pipelineName(other, p)}" (pipelines[${p}].sinks.${sinkName}) writes to this source queue: its records would come back as notifications`,
+      });
+    }
+  });
+  return problems;
+}
+
+function pipelineName(pipeline: unknown, index: number): string {
+  return isRecord(pipeline) && typeof pipeline.name === "string" ? pipeline.name : `pipelines[${index}]`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

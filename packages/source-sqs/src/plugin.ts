@@ -13,6 +13,6 @@ export const sqsSource = definePlugin<"source", SqsSourceConfig>({
   type: "sqs",
   description: "Long-polls an SQS queue for notifications of CloudTrail log files and reads them from S3",
   schema: sqsSourceSchema,
-  validate: (config, { pipeline }) => checkSqsSourceConfig(config, pipeline),
+  validate: (config, context) => checkSqsSourceConfig(config, context),
   create: (config, context) => new SqsSource(resolveSqsSourceOptions(config), context),
 });

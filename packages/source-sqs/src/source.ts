@@ -10,6 +10,7 @@ import {
   type Clock,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type Envelope,
+  isRetryableError,
   type Logger,
   type PipelineMetrics,
   type PluginContext,
@@ -18,6 +19,7 @@ import {
   type Sink,
   type Source,
   TOKENS,
+  TrailrouterError,
 } from "@trailrouter/core";
 import { MessageDeleter } from "./deletes.js";
 import {
@@ -28,11 +30,23 @@ import {
   SHUTDOWN_BEAT_WAIT_MS,
   SqsEnvelope,
 } from "./envelope.js";
-import { redeliveryDelay, type SqsSourceOptions } from "./options.js";
+import { MIN_VISIBILITY_TIMEOUT_SECONDS, redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
 /** Pause after a failed ReceiveMessage: 1 s, doubling, at most 30 s. */
 const RECEIVE_BACKOFF_INITIAL_MS = 1_000;
 const RECEIVE_BACKOFF_MAX_MS = 30_000;
+/**
+ * Pause after consecutive empty receives, less the time the receive took: 50 ms, doubling, at
+ * most 1 s. With waitTimeSeconds 0 an idle queue would otherwise be asked some 900 times a second;
+ * a long poll that waited its 20 s pauses not at all.
+ */
+const EMPTY_RECEIVE_PAUSE_INITIAL_MS = 50;
+const EMPTY_RECEIVE_PAUSE_MAX_MS = 1_000;
+/**
+ * SQS errors the SDK does not retry that still pass with time: too many messages in flight on the
+ * queue (other consumers settle theirs), KMS throttling the queue's encryption key.
+ */
+const PASSING_RECEIVE_ERRORS: ReadonlySet<string> = new Set(["OverLimit", "KmsThrottled"]);
 /** In `once` mode a receive waits this long at most: enough to see a queue is empty. */
 const ONCE_WAIT_TIME_SECONDS = 1;
 /** What SQS applies to a queue created without a VisibilityTimeout. */
@@ -98,8 +112,12 @@ export class SqsSource implements Source {
   private readonly slots: Slots;
   /** Acks under way (their delete not queued yet): close() waits for them. */
   private readonly acking = new Set<Promise<void>>();
-  /** Handed out and not settled yet: given back unfinished when the source closes. */
-  private readonly unsettled = new Set<SqsEnvelope>();
+  /**
+   * Handed out and not settled yet, by message id: given back unfinished when the source closes,
+   * and never handed out a second time (see receivedAgain). An acked one stays until its delete
+   * has its answer.
+   */
+  private readonly inFlight = new Map<string, SqsEnvelope>();
   private readonly container: PluginContext["container"];
   private policy: MessagePolicy | undefined;
   /** The pipeline's request timeout, which a long poll's wait comes on top of. */
@@ -132,6 +150,7 @@ export class SqsSource implements Source {
     const nackedThisRun = new Set<string>();
     let received: ReceivedMessage[] = [];
     let failedReceives = 0;
+    let emptyReceives = 0;
     try {
       while (!signal.aborted) {
         // Waiting for half the slots (or a full receive) before asking again: one receive then
@@ -141,6 +160,7 @@ export class SqsSource implements Source {
           Math.min(this.options.maxMessages, Math.ceil(this.options.concurrency / 2)),
         );
         if (signal.aborted) break;
+        const receiveStarted = this.clock.now();
         try {
           this.policy ??= this.messagePolicy(await this.readQueueSettings(signal));
           // The acks since the last receive go out together, rather than waiting for their linger.
@@ -150,6 +170,14 @@ export class SqsSource implements Source {
           if (signal.aborted) break;
           const failure = asTrailrouterError(error, "receive", { queueUrl: this.options.queueUrl });
           if (once) throw failure;
+          if (!mayPass(error)) {
+            // A missing queue, a denied request, no credentials: retrying for ever would only hide it.
+            this.logger.error(
+              { err: failure, queueUrl: this.options.queueUrl },
+              "receiving from the queue failed and retrying cannot help: the source stops",
+            );
+            throw failure;
+          }
           // Retried here, so never seen by the caller: count it.
           this.metrics.failure("receive", failure.code);
           failedReceives += 1;
@@ -161,6 +189,12 @@ export class SqsSource implements Source {
             this.logger.warn(
               { err: failure, retryInMs: delayMs },
               "receiving from the queue failed; retrying with backoff",
+            );
+          } else if (delayMs === RECEIVE_BACKOFF_MAX_MS) {
+            // A queue that stays unreachable is seen at warn every retry, not only at the first.
+            this.logger.warn(
+              { err: failure, attempt: failedReceives, retryInMs: delayMs },
+              "receiving from the queue still fails; retrying at the longest backoff",
             );
           } else {
             this.logger.debug(
@@ -176,6 +210,8 @@ export class SqsSource implements Source {
           failedReceives = 0;
         }
 
+        received = received.filter((message) => !this.toEnvelopeInFlight(message));
+
         const seenFailing = received.filter((message) => nackedThisRun.has(message.MessageId));
         if (seenFailing.length > 0) {
           received = received.filter((message) => !nackedThisRun.has(message.MessageId));
@@ -186,9 +222,20 @@ export class SqsSource implements Source {
           );
         }
         if (once && received.length === 0) break;
+        if (received.length === 0) {
+          emptyReceives += 1;
+          const pauseMs =
+            Math.min(EMPTY_RECEIVE_PAUSE_INITIAL_MS * 2 ** (emptyReceives - 1), EMPTY_RECEIVE_PAUSE_MAX_MS) -
+            (this.clock.now() - receiveStarted);
+          if (pauseMs > 0) await this.clock.sleep(pauseMs, signal);
+          continue;
+        }
+        emptyReceives = 0;
 
         while (received.length > 0 && !signal.aborted) {
           const message = received.shift()!;
+          // Twice in one receive, or received again while waiting here to be handed out.
+          if (this.toEnvelopeInFlight(message)) continue;
           this.slots.take();
           let acked: (() => void) | undefined;
           this.logger.debug(
@@ -204,7 +251,9 @@ export class SqsSource implements Source {
             this.services,
             {
               settling: (outcome, messageId) => {
-                this.unsettled.delete(envelope);
+                // A nacked or released message is meant to come back; an acked one waits for its
+                // delete's answer (received again before then, it is deleted again).
+                if (outcome !== "acked") this.forget(envelope);
                 if (once && outcome === "nacked") nackedThisRun.add(messageId);
                 if (outcome === "acked") {
                   const acking = new Promise<void>((resolve) => {
@@ -217,10 +266,11 @@ export class SqsSource implements Source {
                 acked?.();
                 this.slots.release();
               },
+              deleteAnswered: () => this.forget(envelope),
             },
             this.policy!,
           );
-          this.unsettled.add(envelope);
+          this.inFlight.set(envelope.id, envelope);
           yield envelope;
         }
       }
@@ -228,6 +278,21 @@ export class SqsSource implements Source {
       // Received but never handed out (abort, or the consumer stopped): make them visible again now.
       await Promise.all(received.map((message) => this.giveBack(message, 0)));
     }
+  }
+
+  /**
+   * True when the message is one this process already holds an envelope for (its visibility timeout
+   * ran out before it was renewed): that envelope takes the newer receipt handle, none is handed out.
+   */
+  private toEnvelopeInFlight(message: ReceivedMessage): boolean {
+    const envelope = this.inFlight.get(message.MessageId);
+    if (!envelope) return false;
+    envelope.receivedAgain(message);
+    return true;
+  }
+
+  private forget(envelope: SqsEnvelope): void {
+    if (this.inFlight.get(envelope.id) === envelope) this.inFlight.delete(envelope.id);
   }
 
   /** With a redrive policy, SQS moves failing messages itself: `deadLetter` then stays unused. */
@@ -271,11 +336,15 @@ export class SqsSource implements Source {
       }),
       { abortSignal: signal },
     );
+    const queueTimeout = Number(Attributes.VisibilityTimeout ?? SQS_DEFAULT_VISIBILITY_TIMEOUT);
     const settings: QueueSettings = {
       visibilityTimeout:
-        visibilityTimeout ?? Number(Attributes.VisibilityTimeout ?? SQS_DEFAULT_VISIBILITY_TIMEOUT),
+        visibilityTimeout ?? (Number.isFinite(queueTimeout) ? queueTimeout : SQS_DEFAULT_VISIBILITY_TIMEOUT),
       redrivePolicy: parseRedrivePolicy(Attributes.RedrivePolicy),
     };
+    if (settings.visibilityTimeout < MIN_VISIBILITY_TIMEOUT_SECONDS) {
+      throw visibilityTimeoutTooShort(queueUrl, settings.visibilityTimeout, visibilityTimeout !== undefined);
+    }
     this.logger.info(
       {
         queueUrl,
@@ -326,7 +395,7 @@ export class SqsSource implements Source {
 
   /** Gives back what is unsettled and sends the deletes of acks under way before releasing the clients. */
   async close(): Promise<void> {
-    await Promise.all([...this.unsettled].map((envelope) => envelope.giveBackUnfinished()));
+    await Promise.all([...this.inFlight.values()].map((envelope) => envelope.giveBackUnfinished()));
     // An ack waits for a heartbeat beat in flight before it queues its delete; a hung beat must not
     // hold the shutdown: past this wait, that delete fails and the message is received again.
     let timer: NodeJS.Timeout | undefined;
@@ -341,6 +410,29 @@ export class SqsSource implements Source {
     this.sqs.destroy();
     this.s3.destroy();
   }
+}
+
+/** Whether a failed receive may work if tried again: what the SDK retries, and a few SQS errors that pass. */
+function mayPass(error: unknown): boolean {
+  if (error instanceof TrailrouterError) return false;
+  return isRetryableError(error) || PASSING_RECEIVE_ERRORS.has((error as Error | undefined)?.name ?? "");
+}
+
+/**
+ * A visibility timeout the heartbeat cannot keep up: the message would be handed out again, to this
+ * process and every other consumer, while it is being worked on. Not retried: the queue or the
+ * configuration must change.
+ */
+function visibilityTimeoutTooShort(queueUrl: string, seconds: number, configured: boolean): TrailrouterError {
+  const what = configured
+    ? `visibilityTimeout ${seconds} s is below the ${MIN_VISIBILITY_TIMEOUT_SECONDS} s minimum; set it to 30 to 120 s`
+    : `queue ${queueUrl} has a VisibilityTimeout of ${seconds} s, below the ${MIN_VISIBILITY_TIMEOUT_SECONDS} s minimum; set the source's visibilityTimeout (30 to 120 s recommended), or raise the queue's VisibilityTimeout`;
+  return new TrailrouterError(
+    "receive",
+    "VisibilityTimeoutTooShort",
+    `${what}: the heartbeat renews a message's lease every half timeout, and a shorter one expires before it is renewed, so the message would be received again while it is worked on`,
+    { queueUrl, visibilityTimeout: seconds, minimum: MIN_VISIBILITY_TIMEOUT_SECONDS },
+  );
 }
 
 function parseRedrivePolicy(text: string | undefined): QueueSettings["redrivePolicy"] {

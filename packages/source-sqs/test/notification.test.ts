@@ -134,6 +134,8 @@ describe("parseNotification", () => {
         {
           bucket: "trail-bucket",
           key: "audit logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail_us-east-1_20261126T1205Z_a:b.json.gz",
+          keyAsWritten:
+            "audit+logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail_us-east-1_20261126T1205Z_a%3Ab.json.gz",
         },
       ],
     });
@@ -188,6 +190,8 @@ describe("parseNotification", () => {
         {
           bucket: "trail-bucket",
           key: "org trail/AWSLogs/o-abc123def4/111122223333/CloudTrail/us-east-1/2026/11/26/f:g.json.gz",
+          keyAsWritten:
+            "org+trail/AWSLogs/o-abc123def4/111122223333/CloudTrail/us-east-1/2026/11/26/f%3Ag.json.gz",
         },
       ],
     });
@@ -294,13 +298,6 @@ describe("parseNotification", () => {
         "NoObjectKeys",
       ],
       [
-        "an S3 event with broken URL encoding",
-        s3Event([
-          { eventName: "ObjectCreated:Put", bucket: "trail-bucket", key: "AWSLogs/%E0%A4%A.json.gz" },
-        ]),
-        "InvalidObjectKey",
-      ],
-      [
         "an EventBridge event from aws.s3 that is no object event",
         eventBridgeEvent("AWS API Call via CloudTrail", { eventName: "PutBucketPolicy" }),
         "UnrecognizedNotification",
@@ -337,9 +334,30 @@ describe("parseNotification", () => {
         const body = s3Event([
           { eventName: "ObjectCreated:Put", bucket: "trail-bucket", key: formEncode(key) },
         ]);
-        expect(parseNotification(body, context).objects).toEqual([{ bucket: "trail-bucket", key }]);
+        expect(parseNotification(body, context).objects.map((object) => object.key)).toEqual([key]);
       }),
     );
+  });
+
+  it("keeps a key that decoding leaves alone without a second spelling", () => {
+    const body = s3Event([{ eventName: "ObjectCreated:Put", bucket: "trail-bucket", key: LOG_KEY_1 }]);
+    expect(parseNotification(body, context).objects).toStrictEqual([
+      { bucket: "trail-bucket", key: LOG_KEY_1 },
+    ]);
+  });
+
+  it("takes a key that is not valid URL encoding as written, in S3 events and from EventBridge", () => {
+    for (const key of ["AWSLogs/%E0%A4%A.json.gz", "logs/100%.json.gz"]) {
+      const s3 = s3Event([{ eventName: "ObjectCreated:Put", bucket: "trail-bucket", key }]);
+      const eventBridge = eventBridgeEvent("Object Created", {
+        bucket: { name: "trail-bucket" },
+        object: { key },
+      });
+      expect(parseNotification(s3, context).objects).toStrictEqual([{ bucket: "trail-bucket", key }]);
+      expect(parseNotification(eventBridge, context).objects).toStrictEqual([
+        { bucket: "trail-bucket", key },
+      ]);
+    }
   });
 
   it("throws nothing but NotificationError for arbitrary bodies", () => {
@@ -396,6 +414,38 @@ describe("classifyTrailKey", () => {
     const key =
       "security/prod/AWSLogs/111122223333/CloudTrail-Digest/us-west-2/2026/11/26/111122223333_CloudTrail-Digest_us-west-2_t_us-west-2_20261126T120000Z.json.gz";
     expect(classifyTrailKey(key)).toEqual({ kind: "digest", accountId: "111122223333", region: "us-west-2" });
+  });
+
+  it("reads a log by its own layout when a digest folder sits in its prefix", () => {
+    const digestPrefix = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/";
+    expect(classifyTrailKey(`${digestPrefix}${LOG_KEY_1}`)).toEqual({
+      kind: "log",
+      accountId: "111122223333",
+      region: "us-east-1",
+    });
+    expect(classifyTrailKey(`archive/${digestPrefix}2026/mirror/${LOG_KEY_2}`)).toEqual({
+      kind: "log",
+      accountId: "111122223333",
+      region: "eu-west-1",
+    });
+  });
+
+  it("reads a digest by its own layout when a log folder sits in its prefix", () => {
+    const key =
+      "AWSLogs/444455556666/CloudTrail/eu-west-1/copies/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/26/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261126T120000Z.json.gz";
+    expect(classifyTrailKey(key)).toEqual({ kind: "digest", accountId: "111122223333", region: "us-east-1" });
+  });
+
+  it("takes the kind from a file name with CloudTrail's naming over the folder", () => {
+    const logUnderDigestFolder =
+      "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/111122223333_CloudTrail_us-east-1_20261126T1205Z_x.json.gz";
+    expect(classifyTrailKey(logUnderDigestFolder).kind).toBe("log");
+    const digestUnderLogFolder =
+      "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261126T120000Z.json.gz";
+    expect(classifyTrailKey(digestUnderLogFolder).kind).toBe("digest");
+    const insightUnderLogFolder =
+      "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail-Insight_us-east-1_20261126T1205Z_y.json.gz";
+    expect(classifyTrailKey(insightUnderLogFolder).kind).toBe("insight");
   });
 
   it.each([

@@ -15,13 +15,15 @@ import {
   TrailrouterError,
 } from "@trailrouter/core";
 import {
+  awsOperation,
   type LocalAws,
   pluginContext,
   recordCommands,
   type SentCommand,
+  startFaultProxy,
   startLocalAws,
 } from "@trailrouter/local-aws";
-import { type SqsSourceConfig, sqsSource } from "@trailrouter/source-sqs";
+import { MIN_VISIBILITY_TIMEOUT_SECONDS, type SqsSourceConfig, sqsSource } from "@trailrouter/source-sqs";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -63,6 +65,9 @@ async function createSource(
     clock?: Clock;
     onCommand?: (command: SentCommand) => void;
     requestTimeoutMs?: number;
+    /** A fault proxy in front of the emulator, say. */
+    endpoint?: string;
+    maxAttempts?: number;
   } = {},
 ): Promise<Harness> {
   const commands: SentCommand[] = [];
@@ -71,9 +76,10 @@ async function createSource(
   const metrics = new RouterMetrics();
   const aws = recordCommands(
     awsClientFactory({
-      endpoint: localAws.endpoint,
+      endpoint: options.endpoint ?? localAws.endpoint,
       region: "us-east-1",
       requestTimeoutMs: options.requestTimeoutMs,
+      maxAttempts: options.maxAttempts,
     }),
     (command) => {
       commands.push(command);
@@ -120,6 +126,59 @@ async function putObject(bucket: string, key: string, body: string): Promise<voi
 
 const cloudTrailNotification = (bucket: string, keys: string[]) =>
   JSON.stringify({ s3Bucket: bucket, s3ObjectKey: keys });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once `condition` holds, checking every 25 ms; rejects after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+/** Runs a receive to its end, and what ended it: undefined, or the error it threw. */
+async function receiveUntilEnd(
+  source: Source,
+  options: { signal?: AbortSignal; once: boolean },
+  onEnvelope: (envelope: Envelope) => void | Promise<void> = () => {},
+): Promise<unknown> {
+  try {
+    for await (const envelope of source.receive({
+      signal: options.signal ?? new AbortController().signal,
+      once: options.once,
+    })) {
+      await onEnvelope(envelope);
+    }
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+const s3EventNotification = (bucket: string, keys: string[]) =>
+  JSON.stringify({
+    Records: keys.map((key) => ({
+      eventVersion: "2.1",
+      eventSource: "aws:s3",
+      eventName: "ObjectCreated:Put",
+      s3: { bucket: { name: bucket }, object: { key } },
+    })),
+  });
+
+const eventBridgeNotification = (bucket: string, key: string) =>
+  JSON.stringify({
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "Object Created",
+    source: "aws.s3",
+    account: "111122223333",
+    time: "2026-11-26T12:05:31Z",
+    region: "us-east-1",
+    resources: [`arn:aws:s3:::${bucket}`],
+    detail: { version: "0", bucket: { name: bucket }, object: { key, size: 5 }, reason: "PutObject" },
+  });
 
 /** Every envelope of a `once` run, left unsettled. */
 async function receiveAll(source: Source): Promise<Envelope[]> {
@@ -359,15 +418,15 @@ describe("sqs source against SQS and S3", () => {
   });
 
   it("uses the queue's own visibility timeout for the heartbeat when none is configured", async () => {
-    const { queueUrl } = createQueue({ VisibilityTimeout: "1" });
+    const { queueUrl } = createQueue({ VisibilityTimeout: "2" });
     await send(queueUrl, "CloudTrail validation message.");
     const { source, commands } = await createSource({ queueUrl });
     const [envelope] = await receiveAll(source);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
     await envelope!.ack();
     const beats = commands.filter((c) => c.name === "ChangeMessageVisibilityCommand");
     expect(beats.length).toBeGreaterThanOrEqual(2);
-    expect(beats.every((c) => c.input.VisibilityTimeout === 1)).toBe(true);
+    expect(beats.every((c) => c.input.VisibilityTimeout === 2)).toBe(true);
     expect(commands.filter((c) => c.name === "GetQueueAttributesCommand")).toHaveLength(1);
   });
 
@@ -376,7 +435,7 @@ describe("sqs source against SQS and S3", () => {
     await send(queueUrl, "CloudTrail validation message.");
     let refused = 0;
     const { source, commands, logs } = await createSource(
-      { queueUrl, visibilityTimeout: 1 },
+      { queueUrl, visibilityTimeout: 2 },
       {
         onCommand: (command) => {
           if (command.name === "ChangeMessageVisibilityCommand" && refused++ === 0) {
@@ -386,7 +445,7 @@ describe("sqs source against SQS and S3", () => {
       },
     );
     const [envelope] = await receiveAll(source);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
     await envelope!.ack();
     expect(logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
       "could not extend the visibility timeout; trying again at the next beat",
@@ -706,9 +765,48 @@ describe("sqs source against SQS and S3", () => {
     expect(await metrics.values(metrics.failures)).toEqual([]);
   });
 
-  it("otherwise backs off from 1 s doubling to 30 s, logs once per burst, and recovers", async () => {
-    const { queueName, queueUrl } = createQueue();
-    localAws.server.deleteQueue(queueName);
+  it("as a daemon, ends the receive at once on a failure retrying cannot help, logged at error", async () => {
+    const missing = createQueue();
+    localAws.server.deleteQueue(missing.queueName);
+    const denied = createQueue();
+    const cases = [
+      { queueUrl: missing.queueUrl, code: "QueueDoesNotExist", onCommand: undefined },
+      {
+        queueUrl: denied.queueUrl,
+        code: "AccessDenied",
+        onCommand: (command: SentCommand) => {
+          if (command.name === "ReceiveMessageCommand") {
+            throw Object.assign(new Error("not authorized to receive"), {
+              name: "AccessDenied",
+              $metadata: { httpStatusCode: 403 },
+            });
+          }
+        },
+      },
+    ];
+    for (const { queueUrl, code, onCommand } of cases) {
+      const { source, logs, metrics } = await createSource({ queueUrl, waitTimeSeconds: 1 }, { onCommand });
+      const started = Date.now();
+      const error = await receiveUntilEnd(source, { once: false });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(error).toBeInstanceOf(TrailrouterError);
+      expect(error).toMatchObject({ stage: "receive", code, context: { queueUrl } });
+      expect(logs.filter((entry) => entry.level === 50)).toEqual([
+        expect.objectContaining({
+          msg: "receiving from the queue failed and retrying cannot help: the source stops",
+          queueUrl,
+          err: expect.objectContaining({ code, stage: "receive" }),
+        }),
+      ]);
+      // The caller sees this error and counts it; the source counts only what it retries.
+      expect(await metrics.values(metrics.failures)).toEqual([]);
+    }
+  });
+
+  it("otherwise retries an unreachable queue from 1 s doubling to 30 s, warns at each longest wait, and recovers", async () => {
+    const { queueUrl } = createQueue();
+    const proxy = await startFaultProxy({ target: localAws.endpoint });
+    proxy.down();
     const sleeps: number[] = [];
     let messageId = "";
     const clock: Clock = {
@@ -716,32 +814,44 @@ describe("sqs source against SQS and S3", () => {
       async sleep(ms) {
         sleeps.push(ms);
         if (sleeps.length === 7) {
-          localAws.server.createQueue(queueName);
+          proxy.up();
           messageId = await send(queueUrl, "CloudTrail validation message.");
         }
       },
     };
-    const { source, logs, metrics } = await createSource({ queueUrl, waitTimeSeconds: 1 }, { clock });
-    const abort = new AbortController();
-    const received: string[] = [];
-    for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
-      received.push(envelope.id);
-      abort.abort();
-      await envelope.ack();
-    }
+    try {
+      const { source, logs, metrics } = await createSource(
+        { queueUrl, waitTimeSeconds: 1 },
+        { clock, endpoint: proxy.endpoint, maxAttempts: 1 },
+      );
+      const abort = new AbortController();
+      const received: string[] = [];
+      for await (const envelope of source.receive({ signal: abort.signal, once: false })) {
+        received.push(envelope.id);
+        abort.abort();
+        await envelope.ack();
+      }
 
-    expect(sleeps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
-    expect(received).toEqual([messageId]);
-    expect(await metrics.values(metrics.failures)).toEqual([
-      { labels: { pipeline: "test", stage: "receive", code: "QueueDoesNotExist" }, value: 7 },
-    ]);
-    const warnings = logs.filter((entry) => entry.level === 40);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ retryInMs: 1_000, err: { stage: "receive" } });
-    expect(logs.filter((entry) => entry.level === 30).map((entry) => entry.msg)).toEqual([
-      "queue settings read",
-      "receiving from the queue works again",
-    ]);
+      expect(sleeps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+      expect(received).toEqual([messageId]);
+      const failures = await metrics.values(metrics.failures);
+      expect(failures.every((failure) => failure.labels.stage === "receive")).toBe(true);
+      expect(failures.reduce((sum, failure) => sum + failure.value, 0)).toBe(7);
+      const warnings = logs.filter((entry) => entry.level === 40);
+      expect(warnings.map((entry) => [entry.msg, entry.retryInMs])).toEqual([
+        ["receiving from the queue failed; retrying with backoff", 1_000],
+        ["receiving from the queue still fails; retrying at the longest backoff", 30_000],
+        ["receiving from the queue still fails; retrying at the longest backoff", 30_000],
+      ]);
+      expect(warnings.every((entry) => (entry.err as { stage?: string }).stage === "receive")).toBe(true);
+      expect(logs.filter((entry) => entry.level >= 50)).toEqual([]);
+      expect(logs.filter((entry) => entry.level === 30).map((entry) => entry.msg)).toEqual([
+        "queue settings read",
+        "receiving from the queue works again",
+      ]);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("logs at debug what it receives, acks and nacks, with the message id", async () => {
@@ -762,5 +872,316 @@ describe("sqs source against SQS and S3", () => {
         ["message nacked (given back)", nacked],
       ]),
     );
+  });
+
+  it("refuses a queue whose own visibility timeout is below 2 s, in once mode and as a daemon", async () => {
+    for (const [queueTimeout, once] of [
+      [0, true],
+      [0, false],
+      [1, false],
+    ] as const) {
+      const { queueUrl } = createQueue({ VisibilityTimeout: String(queueTimeout) });
+      await send(queueUrl, "CloudTrail validation message.");
+      const { source, commandNames } = await createSource({ queueUrl, waitTimeSeconds: 1 });
+      const handedOut: string[] = [];
+      const started = Date.now();
+      const error = await receiveUntilEnd(source, { once }, (envelope) => {
+        handedOut.push(envelope.id);
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(error).toBeInstanceOf(TrailrouterError);
+      expect(error).toMatchObject({
+        stage: "receive",
+        code: "VisibilityTimeoutTooShort",
+        context: { queueUrl, visibilityTimeout: queueTimeout, minimum: MIN_VISIBILITY_TIMEOUT_SECONDS },
+      });
+      const { message } = error as TrailrouterError;
+      expect(message).toContain(`queue ${queueUrl} has a VisibilityTimeout of ${queueTimeout} s`);
+      expect(message).toContain(`${MIN_VISIBILITY_TIMEOUT_SECONDS} s minimum`);
+      expect(message).toContain("set the source's visibilityTimeout");
+      expect(handedOut).toEqual([]);
+      expect(commandNames()).toEqual(["GetQueueAttributesCommand"]);
+    }
+  });
+
+  it("takes a configured visibility timeout over the queue's too short one", async () => {
+    const { queueUrl } = createQueue({ VisibilityTimeout: "0" });
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    const { source, commands } = await createSource({ queueUrl, visibilityTimeout: 2 });
+    const envelopes = await receiveAll(source);
+    expect(envelopes.map((envelope) => envelope.id)).toEqual([messageId]);
+    expect(commands.find((c) => c.name === "ReceiveMessageCommand")!.input.VisibilityTimeout).toBe(2);
+    await envelopes[0]!.ack();
+  });
+
+  it("hands out one envelope per message in flight, and deletes it with its newest receipt handle", async () => {
+    const { queueName, queueUrl } = createQueue();
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    let refuseBeats = true;
+    const { source, logs } = await createSource(
+      { queueUrl, visibilityTimeout: 2, waitTimeSeconds: 1 },
+      {
+        onCommand: (command) => {
+          // A heartbeat that cannot keep up: the lease runs out and the message is received again.
+          if (refuseBeats && command.name === "ChangeMessageVisibilityCommand") {
+            throw Object.assign(new Error("beat timed out"), { name: "TimeoutError" });
+          }
+        },
+      },
+    );
+    const receivedAgain = () =>
+      logs.filter((entry) => entry.msg.startsWith("message received again while in flight"));
+    const abort = new AbortController();
+    const handedOut: string[] = [];
+    let work: Promise<void> | undefined;
+    let receivedAgainAfterRecovery = -1;
+    const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false }, (envelope) => {
+      handedOut.push(envelope.id);
+      work ??= (async () => {
+        await until(() => receivedAgain().length > 0, 8_000);
+        refuseBeats = false;
+        const seen = receivedAgain().length;
+        // With the newest receipt handle, the heartbeat keeps the message hidden from now on.
+        await sleep(3_000);
+        receivedAgainAfterRecovery = receivedAgain().length - seen;
+        await envelope.ack();
+      })();
+    });
+    await until(() => work !== undefined, 5_000);
+    await work;
+    abort.abort();
+    expect(await consumer).toBeUndefined();
+
+    expect(handedOut).toEqual([messageId]);
+    expect(receivedAgain()[0]).toMatchObject({ level: 30, messageId });
+    expect(receivedAgainAfterRecovery).toBe(0);
+    expect(queueState(queueName)).toEqual({ ready: [], delayed: [], inflight: [] });
+  });
+
+  it("deletes with the newer receipt handle a message received again while its ack is under way", async () => {
+    const { queueName, queueUrl } = createQueue();
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    // A first delete that takes longer than the lease left once the heartbeat stopped.
+    let deletes = 0;
+    const proxy = await startFaultProxy({
+      target: localAws.endpoint,
+      rules: [
+        (request) =>
+          awsOperation(request) === "DeleteMessageBatch" && deletes++ === 0
+            ? { kind: "delay", ms: 4_000 }
+            : undefined,
+      ],
+    });
+    try {
+      const { source, logs } = await createSource(
+        { queueUrl, visibilityTimeout: 2, waitTimeSeconds: 1 },
+        { endpoint: proxy.endpoint },
+      );
+      const abort = new AbortController();
+      const handedOut: string[] = [];
+      let acking: Promise<void> | undefined;
+      const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false }, (envelope) => {
+        handedOut.push(envelope.id);
+        acking ??= envelope.ack();
+      });
+      await until(() => acking !== undefined, 5_000);
+      await acking;
+      abort.abort();
+      expect(await consumer).toBeUndefined();
+
+      expect(handedOut).toEqual([messageId]);
+      expect(logs.filter((entry) => entry.msg.startsWith("message received again while in flight"))).toEqual([
+        expect.objectContaining({ level: 30, messageId, acked: true }),
+      ]);
+      expect(deletes).toBe(2);
+      expect(queueState(queueName)).toEqual({ ready: [], delayed: [], inflight: [] });
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("as a daemon, backs off from an idle queue without a long poll, and still receives within a second or so", async () => {
+    const { queueUrl } = createQueue();
+    const { source, commandNames } = await createSource({ queueUrl, waitTimeSeconds: 0 });
+    const abort = new AbortController();
+    const received: { id: string; at: number }[] = [];
+    const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false }, async (envelope) => {
+      received.push({ id: envelope.id, at: Date.now() });
+      abort.abort();
+      await envelope.ack();
+    });
+    await sleep(3_000);
+    const idleReceives = commandNames().filter((name) => name === "ReceiveMessageCommand").length;
+    const sentAt = Date.now();
+    const messageId = await send(queueUrl, "CloudTrail validation message.");
+    const giveUp = setTimeout(() => abort.abort(), 5_000);
+    expect(await consumer).toBeUndefined();
+    clearTimeout(giveUp);
+
+    expect(idleReceives).toBeGreaterThanOrEqual(3);
+    expect(idleReceives).toBeLessThanOrEqual(8);
+    expect(received.map((entry) => entry.id)).toEqual([messageId]);
+    expect(received[0]!.at - sentAt).toBeLessThan(1_500);
+  });
+
+  it("ends a pause after empty receives at once when aborted", async () => {
+    const { queueUrl } = createQueue();
+    const { source, commandNames } = await createSource({ queueUrl, waitTimeSeconds: 0 });
+    const abort = new AbortController();
+    const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false });
+    const receives = () => commandNames().filter((name) => name === "ReceiveMessageCommand").length;
+    // After six empty receives the pause is a whole second: abort inside it.
+    await until(() => receives() >= 6, 5_000);
+    await sleep(100);
+    expect(receives()).toBe(6);
+    const abortedAt = Date.now();
+    abort.abort();
+    expect(await consumer).toBeUndefined();
+    expect(Date.now() - abortedAt).toBeLessThan(200);
+  });
+
+  it("pauses not at all between long polls of an idle queue", async () => {
+    const { queueUrl } = createQueue();
+    const sleeps: number[] = [];
+    const clock: Clock = {
+      now: () => Date.now(),
+      sleep: (ms, signal) => {
+        sleeps.push(ms);
+        return systemClock.sleep(ms, signal);
+      },
+    };
+    const { source, commandNames } = await createSource({ queueUrl, waitTimeSeconds: 1 }, { clock });
+    const abort = new AbortController();
+    const consumer = receiveUntilEnd(source, { signal: abort.signal, once: false });
+    await sleep(2_500);
+    abort.abort();
+    expect(await consumer).toBeUndefined();
+    expect(commandNames().filter((name) => name === "ReceiveMessageCommand").length).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(sleeps).toEqual([]);
+  });
+
+  it("fetches an object a notification lists many times once, and counts the others as duplicates", async () => {
+    const prefix = `dup-${randomUUID()}/`;
+    await putObject(TRAIL_BUCKET, logKey(`${prefix}listed`), "listed");
+    await putObject(TRAIL_BUCKET, logKey(`${prefix}other`), "other");
+    await putObject(TRAIL_BUCKET, `${prefix}a b.json.gz`, "spaced");
+    const { queueUrl } = createQueue();
+    await send(
+      queueUrl,
+      cloudTrailNotification(TRAIL_BUCKET, [
+        ...Array.from({ length: 50 }, () => logKey(`${prefix}listed`)),
+        logKey(`${prefix}other`),
+        logKey(`${prefix}listed`),
+      ]),
+    );
+    // Two spellings of one key, the same once decoded.
+    await send(
+      queueUrl,
+      s3EventNotification(TRAIL_BUCKET, [`${prefix}a+b.json.gz`, `${prefix}a%20b.json.gz`]),
+    );
+    const { source, commands, metrics, logs } = await createSource({ queueUrl });
+    const envelopes = await receiveAll(source);
+    const read = [];
+    for (const envelope of envelopes) read.push(...(await readObjects(envelope)));
+
+    expect(read.map((object) => object.body).sort()).toEqual(["listed", "other", "spaced"]);
+    expect(commands.filter((c) => c.name === "GetObjectCommand")).toHaveLength(3);
+    expect(await metrics.values(metrics.objectsSkipped)).toEqual([
+      { labels: { pipeline: "test", reason: "duplicate" }, value: 51 },
+    ]);
+    expect(
+      logs.filter(
+        (entry) => entry.level === 20 && entry.msg === "object listed again in the notification skipped",
+      ),
+    ).toHaveLength(51);
+  });
+
+  it("reads S3 event keys whichever way they were encoded, each object once", async () => {
+    const prefix = `keys-${randomUUID()}/`;
+    // The object's name, and how the notification spells it.
+    const spellings: [string, string][] = [
+      ["plus+sign.json.gz", "plus+sign.json.gz"],
+      ["a b.json.gz", "a+b.json.gz"],
+      ["pct%20lit.json.gz", "pct%20lit.json.gz"],
+      ["100%.json.gz", "100%.json.gz"],
+    ];
+    for (const [name] of spellings) await putObject(TRAIL_BUCKET, `${prefix}${name}`, `body of ${name}`);
+    const expected = spellings
+      .map(([name]) => ({ bucket: TRAIL_BUCKET, key: `${prefix}${name}`, body: `body of ${name}` }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+
+    const notifications = {
+      "s3-event": [
+        s3EventNotification(
+          TRAIL_BUCKET,
+          spellings.map(([, announced]) => `${prefix}${announced}`),
+        ),
+      ],
+      eventbridge: spellings.map(([, announced]) =>
+        eventBridgeNotification(TRAIL_BUCKET, `${prefix}${announced}`),
+      ),
+    };
+    for (const [type, bodies] of Object.entries(notifications)) {
+      const { queueUrl } = createQueue();
+      for (const body of bodies) await send(queueUrl, body);
+      const { source, metrics } = await createSource({ queueUrl });
+      const read = [];
+      for (const envelope of await receiveAll(source)) {
+        read.push(...(await readObjects(envelope)));
+        await envelope.ack();
+      }
+      expect(
+        read.sort((a, b) => a.key.localeCompare(b.key)),
+        type,
+      ).toEqual(expected);
+      expect(await metrics.values(metrics.notifications)).toEqual([
+        { labels: { pipeline: "test", type }, value: bodies.length },
+      ]);
+    }
+  });
+
+  it("reads the key as written when S3 denies the decoded one, as it does a reader that may not list the bucket", async () => {
+    const key = `denied-${randomUUID()}/plus+sign.json.gz`;
+    await putObject(TRAIL_BUCKET, key, "plus");
+    const { queueUrl } = createQueue();
+    await send(queueUrl, eventBridgeNotification(TRAIL_BUCKET, key));
+    const { source, logs } = await createSource(
+      { queueUrl },
+      {
+        onCommand: (command) => {
+          if (command.name === "GetObjectCommand" && command.input.Key !== key) {
+            throw Object.assign(new Error("Access Denied"), {
+              name: "AccessDenied",
+              $metadata: { httpStatusCode: 403 },
+            });
+          }
+        },
+      },
+    );
+    const [envelope] = await receiveAll(source);
+    expect(await readObjects(envelope!)).toEqual([{ bucket: TRAIL_BUCKET, key, body: "plus" }]);
+    expect(
+      logs.filter((entry) => entry.level === 20 && entry.key === key).map((entry) => entry.msg),
+    ).toContain("no object under the decoded key: read it under the key as written");
+  });
+
+  it("reports a key found under neither spelling as NoSuchKey, with both", async () => {
+    const { queueUrl } = createQueue();
+    const key = `missing-${randomUUID()}/a+b.json.gz`;
+    const messageId = await send(queueUrl, s3EventNotification(TRAIL_BUCKET, [key]));
+    const { source, commands } = await createSource({ queueUrl });
+    const [envelope] = await receiveAll(source);
+    const error = await readObjects(envelope!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ObjectFetchError);
+    expect(error).toMatchObject({
+      code: "NoSuchKey",
+      context: { messageId, bucket: TRAIL_BUCKET, key: key.replace("+", " "), keyAsWritten: key },
+    });
+    expect(commands.filter((c) => c.name === "GetObjectCommand").map((c) => c.input.Key)).toEqual([
+      key.replace("+", " "),
+      key,
+    ]);
   });
 });
