@@ -14,12 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import {
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import {
   cloudTrailKey,
@@ -28,12 +23,11 @@ import {
   queueDepth,
   startLocalAwsProcess,
 } from "@trailrouter/local-aws";
+import { putInParts } from "./s3-upload.js";
 import { printTable } from "./table.js";
 
 const BIN = fileURLToPath(new URL("../../packages/cli/bin/trailrouter.js", import.meta.url));
 const BUCKET = "huge-record";
-/** fauxqs takes request bodies up to 11 MiB: larger files go up in parts of this size. */
-const PART_BYTES = 8 * 2 ** 20;
 
 const { values } = parseArgs({ options: { "record-mb": { type: "string", default: "150" } } });
 const recordMb = Number(values["record-mb"]);
@@ -77,28 +71,7 @@ try {
   });
   const { s3 } = aws;
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
-  const parts = [];
-  for (let offset = 0, part = 1; offset < body.length; offset += PART_BYTES, part++) {
-    const { ETag } = await s3.send(
-      new UploadPartCommand({
-        Bucket: BUCKET,
-        Key: key,
-        UploadId,
-        PartNumber: part,
-        Body: body.subarray(offset, offset + PART_BYTES),
-      }),
-    );
-    parts.push({ ETag, PartNumber: part });
-  }
-  await s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: BUCKET,
-      Key: key,
-      UploadId,
-      MultipartUpload: { Parts: parts },
-    }),
-  );
+  await putInParts(s3, BUCKET, key, body);
 
   const queue = async (name: string) =>
     (await aws.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;

@@ -26,12 +26,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  S3Client,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
+import { S3Client } from "@aws-sdk/client-s3";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import type { TrailRecord } from "@trailrouter/core";
 import {
@@ -47,6 +42,7 @@ import {
 } from "@trailrouter/local-aws";
 import type { PlainRoute } from "../baselines/routes.js";
 import { SINK_QUEUES, waitForNotifications } from "./e2e.js";
+import { putInParts } from "./s3-upload.js";
 import { printTable } from "./table.js";
 
 const SIZES_MB = [20, 200];
@@ -56,8 +52,6 @@ const HEAP_CAPS_MB = [64];
 const FILES = 8;
 const CONCURRENCY = 8;
 const POLL_MS = 50;
-/** fauxqs takes request bodies up to 11 MiB: larger files go up in parts of this size. */
-const PART_BYTES = 8 * 2 ** 20;
 
 /** What a measuring child reports. */
 interface Measurement {
@@ -100,39 +94,6 @@ function pipelineEnv(aws: LocalAwsProcess, world: TrailWorld): NodeJS.ProcessEnv
       Object.entries(SINK_QUEUES).map(([sink, variable]) => [variable, world.sinkQueueUrls[sink]!]),
     ),
   };
-}
-
-/** Puts `body` with a multipart upload, as CloudTrail's metadata says: gzip JSON. */
-async function putInParts(s3: S3Client, bucket: string, key: string, body: Buffer): Promise<void> {
-  const { UploadId } = await s3.send(
-    new CreateMultipartUploadCommand({
-      Bucket: bucket,
-      Key: key,
-      ContentType: "application/json",
-      ContentEncoding: "gzip",
-    }),
-  );
-  const parts = [];
-  for (let start = 0, part = 1; start < body.length; start += PART_BYTES, part++) {
-    const { ETag } = await s3.send(
-      new UploadPartCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId,
-        PartNumber: part,
-        Body: body.subarray(start, start + PART_BYTES),
-      }),
-    );
-    parts.push({ ETag, PartNumber: part });
-  }
-  await s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: bucket,
-      Key: key,
-      UploadId,
-      MultipartUpload: { Parts: parts },
-    }),
-  );
 }
 
 /** In a child: one log file of `megabytes` MB of JSON, put `FILES` times under distinct keys. */

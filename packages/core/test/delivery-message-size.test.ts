@@ -1,9 +1,12 @@
-import { jsonBytesAtLeast, type TrailRecord, wireJson } from "@trailrouter/core";
-import { encodeRecord } from "@trailrouter/sink-sns";
+/**
+ * The SQS and SNS sinks' entries are `encodeMessage`'s body and size: what `maxRecordBytes` rests
+ * on (an entry is never shorter than the record's JSON text) is checked here once for both.
+ */
+import { encodeMessage, jsonBytesAtLeast, type TrailRecord, wireJson } from "@trailrouter/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
-/** Any code point, multi-byte ones and the units JSON escapes or SNS refuses among them. */
+/** Any code point, multi-byte ones and the units JSON escapes or SQS and SNS refuse among them. */
 const text = fc.string({
   unit: fc.oneof(
     fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
@@ -29,14 +32,14 @@ const trailRecord: fc.Arbitrary<TrailRecord> = fc
 
 const utf8 = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
-describe("a record as a SNS message, against the sink's maxRecordBytes", () => {
+describe("a record as an SQS or SNS message, against the sink's maxRecordBytes", () => {
   it.each(["record", "eventbridge"] as const)(
     "format %s: the body holds the record's JSON text, so the entry is at least as long",
     (format) => {
       fc.assert(
         fc.property(trailRecord, fc.boolean(), (record, fifo) => {
-          const { entry, bytes } = encodeRecord(record, { format, fifo });
-          expect(entry.Message).toContain(wireJson(record));
+          const { body, bytes } = encodeMessage(record, { format, fifo });
+          expect(body).toContain(wireJson(record));
           expect(bytes).toBeGreaterThanOrEqual(utf8(record));
           expect(jsonBytesAtLeast(record, Number.POSITIVE_INFINITY)).toBeLessThanOrEqual(bytes);
         }),
@@ -54,7 +57,7 @@ describe("a record as a SNS message, against the sink's maxRecordBytes", () => {
   ])("with %s: at least the UTF-8 length of JSON.stringify(record)", (_label, fields) => {
     const record: TrailRecord = { eventID: "e1", eventName: "CreateUser", ...fields };
     for (const format of ["record", "eventbridge"] as const) {
-      expect(encodeRecord(record, { format }).bytes).toBeGreaterThanOrEqual(utf8(record));
+      expect(encodeMessage(record, { format }).bytes).toBeGreaterThanOrEqual(utf8(record));
     }
   });
 });
