@@ -394,6 +394,17 @@ describe("10. exit codes and messages", () => {
     expect(run.stderr).toMatch(/NonExistentQueue|QueueDoesNotExist/);
   });
 
+  it("a daemon stopped while its queue cannot be reached: exit 1, not 0", async () => {
+    const unreachable = onePipeline(await newQueue("unreachable"), await newQueue("users"));
+    // A loopback port nobody listens on: connections are refused, which the source retries.
+    unreachable.aws = { endpoint: "http://127.0.0.1:9", region: aws.region, maxAttempts: 1 };
+    const run = await trailrouter(["run", "--config", await pipelineFile(unreachable)], {
+      stopAfterMs: 3_000,
+    });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain("receiving from the queue failed; retrying with backoff");
+  });
+
   it("--once without credentials says the queue could not be read, not that envelopes were given back", async () => {
     const config = await pipelineFile(onePipeline(await newQueue("no-credentials"), await newQueue("users")));
     const run = await runOnce(config, {

@@ -150,6 +150,8 @@ export class SqsSource implements Source {
     const nackedThisRun = new Set<string>();
     let received: ReceivedMessage[] = [];
     let failedReceives = 0;
+    /** The failure of the latest receive while it keeps failing: a stop then reports it. */
+    let failing: TrailrouterError | undefined;
     let emptyReceives = 0;
     try {
       while (!signal.aborted) {
@@ -181,6 +183,7 @@ export class SqsSource implements Source {
           // Retried here, so never seen by the caller: count it.
           this.metrics.failure("receive", failure.code);
           failedReceives += 1;
+          failing = failure;
           const delayMs = Math.min(
             RECEIVE_BACKOFF_INITIAL_MS * 2 ** (failedReceives - 1),
             RECEIVE_BACKOFF_MAX_MS,
@@ -208,6 +211,7 @@ export class SqsSource implements Source {
         if (failedReceives > 0) {
           this.logger.info({ failedReceives }, "receiving from the queue works again");
           failedReceives = 0;
+          failing = undefined;
         }
 
         received = received.filter((message) => !this.toEnvelopeInFlight(message));
@@ -274,6 +278,8 @@ export class SqsSource implements Source {
           yield envelope;
         }
       }
+      // Stopped while the queue could not be read: the run did not end well, and says so.
+      if (failing) throw failing;
     } finally {
       // Received but never handed out (abort, or the consumer stopped): make them visible again now.
       await Promise.all(received.map((message) => this.giveBack(message, 0)));
