@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import type { LevelWithSilent } from "pino";
-import { EXIT_CONFIG, EXIT_FAILURES } from "./load.js";
+import { EXIT_CONFIG, EXIT_FAILURES, formatConfigError } from "./load.js";
 import { createLogger, LOG_LEVELS } from "./logger.js";
 
 // Commands load what they need when they run: the AWS SDK clients and the embedded emulator
@@ -9,6 +9,7 @@ const commands = {
   demo: () => import("./commands/demo.js"),
   plugins: () => import("./commands/plugins.js"),
   run: () => import("./commands/run.js"),
+  schema: () => import("./commands/schema.js"),
   testPattern: () => import("./commands/test-pattern.js"),
   validate: () => import("./commands/validate.js"),
   registry: () => import("./registry.js"),
@@ -75,12 +76,32 @@ export async function main(
   program
     .command("plugins")
     .description("print the reference of every plugin and its options (Markdown)")
-    .action(async () => {
-      const [{ pluginReference }, { createDefaultRegistry }] = await Promise.all([
+    .option("-c, --config <file>", "also the plugins this pipeline file loads (its plugins: list)")
+    .action(async (opts: { config?: string }) => {
+      const [{ pluginReference }, registry] = await Promise.all([
         commands.plugins(),
-        commands.registry(),
+        fileRegistry(opts.config),
       ]);
-      io.out.write(pluginReference(createDefaultRegistry()));
+      if (!registry) {
+        exitCode = EXIT_CONFIG;
+        return;
+      }
+      io.out.write(pluginReference(registry));
+    });
+
+  program
+    .command("schema")
+    .description(
+      "print the JSON Schema of a pipeline file, for editors (# yaml-language-server: $schema=FILE)",
+    )
+    .option("-c, --config <file>", "with the plugins this pipeline file loads (its plugins: list)")
+    .action(async (opts: { config?: string }) => {
+      const [{ schemaText }, registry] = await Promise.all([commands.schema(), fileRegistry(opts.config)]);
+      if (!registry) {
+        exitCode = EXIT_CONFIG;
+        return;
+      }
+      io.out.write(schemaText(registry));
     });
 
   program
@@ -103,6 +124,18 @@ export async function main(
       const { demoCommand } = await commands.demo();
       exitCode = await demoCommand({ logger: createLogger(opts.logLevel), ...io });
     });
+
+  /** The default registry, plus the plugins `file` lists; undefined (reported) when they cannot load. */
+  async function fileRegistry(file: string | undefined) {
+    const { createDefaultRegistry } = await commands.registry();
+    const registry = createDefaultRegistry();
+    if (file === undefined) return registry;
+    const { loadFilePlugins, ConfigError } = await import("@trailrouter/core");
+    const problems = await loadFilePlugins(file, { registry });
+    if (problems.length === 0) return registry;
+    io.err.write(`${formatConfigError(new ConfigError(problems, file), file)}\n`);
+    return undefined;
+  }
 
   try {
     await program.parseAsync(argv);

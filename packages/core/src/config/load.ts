@@ -84,6 +84,29 @@ export async function parsePipelineText(
   return { path: source, baseDir, config: document as PipelineFile };
 }
 
+/**
+ * Registers the plugin modules a file lists under `plugins:`, without validating the rest of the
+ * file: for commands that describe what a file may contain (its schema, its plugins' options)
+ * while it is still being written. Resolves to the problems found reading it or its modules.
+ */
+export async function loadFilePlugins(file: string, options: LoadPipelineOptions): Promise<ConfigProblem[]> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, "utf8");
+  } catch (error) {
+    return [{ path: "", message: `cannot read the file: ${readFailure(error)}` }];
+  }
+  const content = text.replace(/^\uFEFF/, "");
+  const parsed = path.extname(absolute).toLowerCase() === ".json" ? parseJson(content) : parseYaml(content);
+  if (parsed.problems.length > 0) return parsed.problems;
+  if (firstTooDeep(parsed.value, MAX_FILE_DEPTH)) {
+    return [{ path: "", message: `nested more than ${MAX_FILE_DEPTH} levels deep` }];
+  }
+  const interpolated = interpolateEnv(parsed.value, options.env ?? process.env);
+  return loadPluginModules(interpolated.value, options.registry, path.dirname(absolute));
+}
+
 function readFailure(error: unknown): string {
   switch ((error as NodeJS.ErrnoException).code) {
     case "ENOENT":
