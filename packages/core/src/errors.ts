@@ -26,7 +26,40 @@ export interface ErrorContext {
   [extra: string]: unknown;
 }
 
+/**
+ * Marks trailrouter's errors by the names of their classes, under a key every copy of this
+ * module shares (`Symbol.for`): a plugin package that bundles or installs its own copy of core
+ * throws errors the runtime's `instanceof` still recognises.
+ */
+const KINDS = Symbol.for("trailrouter.error.kinds");
+
+/** The error class names of `errorClass` and its ancestors up to TrailrouterError. */
+function kindsOf(errorClass: unknown): readonly string[] {
+  const kinds: string[] = [];
+  for (let c = errorClass as { errorKind?: unknown } | null; c; c = Object.getPrototypeOf(c)) {
+    if (Object.hasOwn(c, "errorKind") && typeof c.errorKind === "string") kinds.push(c.errorKind);
+  }
+  return kinds;
+}
+
 export class TrailrouterError extends Error {
+  /** The name `instanceof` goes by, across copies of core; each subclass sets its own. */
+  static readonly errorKind: string = "TrailrouterError";
+
+  /** `instanceof` by brand: true for an error of this class made by any copy of core. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (value === null || typeof value !== "object") return false;
+    const kinds = (value as { [KINDS]?: unknown })[KINDS];
+    // A class of its own kind (not a plugin's subclass that set none) is recognised by brand;
+    // any other as JavaScript does.
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class right of `instanceof`, often a subclass
+    if (Object.hasOwn(this, "errorKind") && Array.isArray(kinds) && kinds.includes(this.errorKind)) {
+      return true;
+    }
+    // biome-ignore lint/complexity/noThisInStatic: as above
+    return Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+
   override readonly name: string = "TrailrouterError";
   /** A stable, machine-readable code, e.g. `NoSuchKey`, `RecordTooLarge`. */
   readonly code: string;
@@ -44,6 +77,7 @@ export class TrailrouterError extends Error {
     this.stage = stage;
     this.code = code;
     this.context = context;
+    Object.defineProperty(this, KINDS, { value: kindsOf(new.target) });
   }
 
   /** A plain object for structured logs. */
@@ -67,6 +101,7 @@ export interface ConfigProblem {
 
 /** The pipeline file is unusable. Lists every problem found, not only the first. */
 export class ConfigError extends TrailrouterError {
+  static override readonly errorKind: string = "ConfigError";
   override readonly name = "ConfigError";
   readonly file: string | undefined;
   readonly problems: readonly ConfigProblem[];
@@ -87,6 +122,7 @@ export class ConfigError extends TrailrouterError {
 
 /** An event pattern that EventBridge would refuse. `path` points inside the pattern. */
 export class PatternError extends TrailrouterError {
+  static override readonly errorKind: string = "PatternError";
   override readonly name = "PatternError";
   readonly path: string;
   readonly reason: string;
@@ -100,6 +136,7 @@ export class PatternError extends TrailrouterError {
 
 /** A plugin could not be loaded, found or created. */
 export class PluginError extends TrailrouterError {
+  static override readonly errorKind: string = "PluginError";
   override readonly name = "PluginError";
   constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super("plugin", code, message, context, options);
@@ -108,6 +145,7 @@ export class PluginError extends TrailrouterError {
 
 /** A source message whose body is not a notification we understand. It stays in the queue. */
 export class NotificationError extends TrailrouterError {
+  static override readonly errorKind: string = "NotificationError";
   override readonly name = "NotificationError";
   constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super("unwrap", code, message, context, options);
@@ -116,6 +154,7 @@ export class NotificationError extends TrailrouterError {
 
 /** An announced object could not be read (missing, refused, too large, network). */
 export class ObjectFetchError extends TrailrouterError {
+  static override readonly errorKind: string = "ObjectFetchError";
   override readonly name = "ObjectFetchError";
   constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super("fetch", code, message, context, options);
@@ -124,6 +163,7 @@ export class ObjectFetchError extends TrailrouterError {
 
 /** An object's bytes are not a CloudTrail log (corrupt gzip, bad JSON, over the size cap). */
 export class DecodeError extends TrailrouterError {
+  static override readonly errorKind: string = "DecodeError";
   override readonly name = "DecodeError";
   constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super("decode", code, message, context, options);
@@ -132,10 +172,16 @@ export class DecodeError extends TrailrouterError {
 
 /** Records did not reach a sink. Carries how many failed and the first errors. */
 export class DeliveryError extends TrailrouterError {
+  static override readonly errorKind: string = "DeliveryError";
   override readonly name = "DeliveryError";
   constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super("deliver", code, message, context, options);
   }
+}
+
+/** True for an error of trailrouter's, made by any copy of core. */
+export function isTrailrouterError(value: unknown): value is TrailrouterError {
+  return value instanceof TrailrouterError;
 }
 
 /** Turn anything thrown into a TrailrouterError, keeping typed errors as they are. */
