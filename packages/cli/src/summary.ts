@@ -12,13 +12,34 @@ function entries(record: Record<string, number>): string {
   return list.length === 0 ? "-" : list.map(([k, n]) => `${k} ${n}`).join(", ");
 }
 
+/** `trailrouter_notifications_total` → `notifications`. */
+function counterTitle(name: string): string {
+  return name
+    .replace(/^trailrouter_/, "")
+    .replace(/_total$/, "")
+    .replaceAll("_", " ");
+}
+
+/** `cloudtrail 7, validation 1` for one label; `a=x b=y 3` for more; the count alone for none. */
+function counterValues(values: { labels: Record<string, string>; value: number }[]): string {
+  const shown = values
+    .filter(({ value }) => value > 0)
+    .map(({ labels, value }) => {
+      const names = Object.keys(labels);
+      if (names.length === 0) return String(value);
+      if (names.length === 1) return `${labels[names[0]!]} ${value}`;
+      return `${names.map((n) => `${n}=${labels[n]}`).join(" ")} ${value}`;
+    });
+  return shown.length === 0 ? "-" : shown.join(", ");
+}
+
 /** The end-of-run report of `run --once`: one block per pipeline. */
 export function formatRunSummary(summary: RunSummary): string {
   const blocks = summary.pipelines.map((p) => {
     const table = new Table({ head: [`pipeline ${p.pipeline}`, ""], ...TABLE_STYLE });
     table.push(
       ["envelopes", `${p.envelopes.acked} done, ${p.envelopes.nacked} given back`],
-      ["notifications", entries(p.notifications)],
+      ...p.counters.map(({ name, values }) => [counterTitle(name), counterValues(values)]),
       [
         "objects",
         `${p.objects.decoded} decoded${Object.keys(p.objects.skipped).length ? `, skipped: ${entries(p.objects.skipped)}` : ""}`,

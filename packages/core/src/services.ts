@@ -102,14 +102,37 @@ export function awsClientFactory(settings: AwsSettings): AwsClientFactory {
   };
 }
 
+/** A plugin's counter; the `pipeline` label is added. */
+export interface LabelledCounter {
+  inc(labels?: Readonly<Record<string, string>>, value?: number): void;
+}
+
+/** A plugin's histogram; the `pipeline` label is added. */
+export interface LabelledHistogram {
+  observe(labels: Readonly<Record<string, string>> | undefined, value: number): void;
+}
+
+/**
+ * A plugin's own metrics, in the run's registry beside trailrouter's: a `--once` summary lists
+ * its counters, and every exporter of the registry shows both. Use names of your plugin's own
+ * (`trailrouter_webhook_requests_total`); the same name asked again (another instance of the
+ * plugin) is the same metric.
+ */
+export interface PluginMetrics {
+  counter(name: string, help: string, labelNames?: readonly string[]): LabelledCounter;
+  histogram(
+    name: string,
+    help: string,
+    options?: { labelNames?: readonly string[]; buckets?: readonly number[] },
+  ): LabelledHistogram;
+}
+
 /**
  * Counters of one pipeline. The runtime's summary and any exporter read them from the
  * registry (prom-client) under the names in metrics.ts.
  */
-export interface PipelineMetrics {
-  /** A notification of this type was understood (`cloudtrail`, `s3-event`, `validation`, ...). */
-  notification(type: string): void;
-  /** An announced object was not decoded on purpose (`digest`, ...). */
+export interface PipelineMetrics extends PluginMetrics {
+  /** An announced object was not decoded on purpose (`digest`, `duplicate`, ...). */
   objectSkipped(reason: string): void;
   objectDecoded(): void;
   records(count: number): void;

@@ -4,6 +4,7 @@ import {
   asTrailrouterError,
   type Clock,
   type Envelope,
+  type LabelledCounter,
   type Logger,
   ObjectFetchError,
   type ObjectLocation,
@@ -32,6 +33,8 @@ export interface EnvelopeServices {
   readonly options: SqsSourceOptions;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
+  /** The source's own counter: notifications understood, by type. */
+  readonly notifications: LabelledCounter;
   readonly clock: Clock;
 }
 
@@ -149,7 +152,7 @@ export class SqsEnvelope implements Envelope {
   async *objects(): AsyncGenerator<SourceObject> {
     const { options, metrics, logger } = this.services;
     const notification = parseNotification(this.message.Body ?? "", { messageId: this.id });
-    metrics.notification(notification.type);
+    this.services.notifications.inc({ type: notification.type });
     logger.debug(
       {
         messageId: this.id,

@@ -22,4 +22,4 @@ export {
 } from "./options.js";
 export { sqsSource } from "./plugin.js";
 export { type QueueIdentity, queueIdentity, sameQueue } from "./queue-identity.js";
-export { SqsSource } from "./source.js";
+export { NOTIFICATIONS_METRIC, SqsSource } from "./source.js";

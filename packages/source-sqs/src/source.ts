@@ -32,6 +32,8 @@ import {
 } from "./envelope.js";
 import { MIN_VISIBILITY_TIMEOUT_SECONDS, redeliveryDelay, type SqsSourceOptions } from "./options.js";
 
+/** The source's counter of notifications by type (`cloudtrail`, `s3-event`, `validation`, ...). */
+export const NOTIFICATIONS_METRIC = "trailrouter_notifications_total";
 /** Pause after a failed ReceiveMessage: 1 s, doubling, at most 30 s. */
 const RECEIVE_BACKOFF_INITIAL_MS = 1_000;
 const RECEIVE_BACKOFF_MAX_MS = 30_000;
@@ -139,6 +141,9 @@ export class SqsSource implements Source {
       options,
       logger: this.logger,
       metrics: this.metrics,
+      notifications: this.metrics.counter(NOTIFICATIONS_METRIC, "Notifications understood, by type", [
+        "type",
+      ]),
       clock: this.clock,
     };
     this.container = context.container;

@@ -23,7 +23,12 @@ import {
   startFaultProxy,
   startLocalAws,
 } from "@trailrouter/local-aws";
-import { MIN_VISIBILITY_TIMEOUT_SECONDS, type SqsSourceConfig, sqsSource } from "@trailrouter/source-sqs";
+import {
+  MIN_VISIBILITY_TIMEOUT_SECONDS,
+  NOTIFICATIONS_METRIC,
+  type SqsSourceConfig,
+  sqsSource,
+} from "@trailrouter/source-sqs";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -216,7 +221,7 @@ describe("sqs source against SQS and S3", () => {
       { bucket: TRAIL_BUCKET, key: logKey("first"), body: "first log" },
       { bucket: TRAIL_BUCKET, key: logKey("second"), body: "second log" },
     ]);
-    expect(await metrics.values(metrics.notifications)).toEqual([
+    expect(await metrics.values(metrics.pluginCounter(NOTIFICATIONS_METRIC)!)).toEqual([
       { labels: { pipeline: "test", type: "cloudtrail" }, value: 1 },
     ]);
     const receive = commands.find((c) => c.name === "ReceiveMessageCommand")!;
@@ -620,7 +625,7 @@ describe("sqs source against SQS and S3", () => {
       expect(await readObjects(envelope!)).toEqual([
         { bucket: TRAIL_BUCKET, key: logKey("via-sns"), body: "via sns" },
       ]);
-      expect(await metrics.values(metrics.notifications)).toEqual([
+      expect(await metrics.values(metrics.pluginCounter(NOTIFICATIONS_METRIC)!)).toEqual([
         { labels: { pipeline: "test", type: "cloudtrail" }, value: 1 },
       ]);
     }
@@ -1136,7 +1141,7 @@ describe("sqs source against SQS and S3", () => {
         read.sort((a, b) => a.key.localeCompare(b.key)),
         type,
       ).toEqual(expected);
-      expect(await metrics.values(metrics.notifications)).toEqual([
+      expect(await metrics.values(metrics.pluginCounter(NOTIFICATIONS_METRIC)!)).toEqual([
         { labels: { pipeline: "test", type }, value: bodies.length },
       ]);
     }

@@ -5,8 +5,11 @@ import type { RouterMetrics } from "../metrics.js";
 export interface PipelineSummary {
   pipeline: string;
   envelopes: { acked: number; nacked: number };
-  /** Notifications understood, by type (`cloudtrail`, `s3-event`, `validation`, ...). */
-  notifications: Record<string, number>;
+  /**
+   * The counters plugins registered (the SQS source's `trailrouter_notifications_total`, ...), in
+   * the order they were registered, with this pipeline's values by their other labels.
+   */
+  counters: { name: string; help: string; values: { labels: Record<string, string>; value: number }[] }[];
   objects: { decoded: number; skipped: Record<string, number> };
   records: number;
   /** Records matched, for every route of the pipeline (0 when none matched). */
@@ -50,7 +53,16 @@ export async function summarize(
   return {
     pipeline: config.name,
     envelopes: { acked: envelopes.acked ?? 0, nacked: envelopes.nacked ?? 0 },
-    notifications: await byLabel(metrics.notifications, "type"),
+    counters: await Promise.all(
+      metrics.pluginCounters().map(async ({ name, help, counter }) => ({
+        name,
+        help,
+        values: (await rows(counter)).map(({ labels, value }) => {
+          const { pipeline: _pipeline, ...own } = labels;
+          return { labels: Object.fromEntries(Object.entries(own).map(([k, v]) => [k, String(v)])), value };
+        }),
+      })),
+    ),
     objects: {
       decoded: await total(metrics.objectsDecoded),
       skipped: await byLabel(metrics.objectsSkipped, "reason"),
