@@ -38,7 +38,10 @@ export function formatRunSummary(summary: RunSummary): string {
   const blocks = summary.pipelines.map((p) => {
     const table = new Table({ head: [`pipeline ${p.pipeline}`, ""], ...TABLE_STYLE });
     table.push(
-      ["envelopes", `${p.envelopes.acked} done, ${p.envelopes.nacked} given back`],
+      [
+        "envelopes",
+        `${p.envelopes.acked} done, ${p.envelopes.nacked} given back${p.envelopes.deadLettered ? `, ${p.envelopes.deadLettered} dead-lettered` : ""}`,
+      ],
       ...p.counters.map(({ name, values }) => [counterTitle(name), counterValues(values)]),
       [
         "objects",
@@ -70,5 +73,7 @@ function verdict(summary: RunSummary): string {
   if (summary.pipelines.some((p) => p.receiveFailed)) reasons.push("a source queue could not be read");
   if (summary.pipelines.some((p) => p.envelopes.nacked > 0))
     reasons.push("some envelopes were given back (they stay in their queue)");
+  if (summary.pipelines.some((p) => p.envelopes.deadLettered > 0))
+    reasons.push("some messages kept failing and went to their dead-letter sink");
   return `FAILED: ${reasons.join("; ") || "see the failures above"}`;
 }

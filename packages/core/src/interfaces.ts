@@ -46,6 +46,19 @@ export interface Envelope {
   nack(error: Error): Promise<void>;
   /** Push the visibility deadline `seconds` from now, for work that outlives it. */
   extend?(seconds: number): Promise<void>;
+  /**
+   * Asked when processing failed: for a message that keeps failing and should be set aside rather
+   * than given back, the record to deliver to `sink` (a sink of the pipeline). The runtime
+   * delivers it, then acks the envelope (the message leaves its queue); if that delivery fails,
+   * it nacks as usual. Undefined: nack.
+   */
+  deadLetter?(error: Error): MessageDeadLetter | undefined;
+}
+
+/** A failing message set aside: one record that describes it, for one sink of the pipeline. */
+export interface MessageDeadLetter {
+  readonly sink: string;
+  readonly record: TrailRecord;
 }
 
 export interface ReceiveOptions {

@@ -140,6 +140,7 @@ export interface PipelineMetrics extends PluginMetrics {
   delivered(sink: string, count: number): void;
   /** Records a sink refused for good, delivered to the pipeline's `recordDeadLetter` sink instead. */
   deadLettered(sink: string, code: string, count: number): void;
-  envelope(outcome: "acked" | "nacked"): void;
+  /** `dead-lettered`: failed, set aside through its source's dead letter, and acked. */
+  envelope(outcome: "acked" | "nacked" | "dead-lettered"): void;
   failure(stage: string, code: string): void;
 }

@@ -123,7 +123,7 @@ describe("runtime close bound", () => {
     const summary = await running;
 
     expect(world.outcomes).toEqual(["source closed"]);
-    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 0, nacked: 0 });
+    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 0, nacked: 0, deadLettered: 0 });
     expect(unclosedWarnings(lines)).toEqual([[{ plugin: "sink:hanging-close", name: "out" }]]);
     const warning = lines.find((l) => / did not close within /.test(l.msg))!;
     expect(warning).toMatchObject({ pipeline: "p", closeTimeoutMs: CLOSE_GRACE_MS });

@@ -160,7 +160,7 @@ describe("runtime", () => {
     expect(error.code).toBe("Refused");
     expect(error.context).toMatchObject({ messageId: "bad", bucket: "b", key: "bad/1", eventID: "4" });
     expect(summary.ok).toBe(false);
-    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 1, nacked: 1 });
+    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 1, nacked: 1, deadLettered: 0 });
     expect(summary.pipelines[0]!.failures).toEqual([{ stage: "deliver", code: "Refused", count: 1 }]);
   });
 
@@ -385,7 +385,7 @@ pipelines:
     setTimeout(() => world.release(), 50);
     const summary = await running;
     expect(world.outcomes).toEqual(["ack", "source closed", "sink closed"]);
-    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 1, nacked: 0 });
+    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 1, nacked: 0, deadLettered: 0 });
   });
 
   it("closes the source with the envelope unsettled at the deadline, and ignores its late result", async () => {
@@ -396,7 +396,7 @@ pipelines:
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(world.outcomes).not.toContain("ack");
     expect(world.outcomes).not.toContain("nack");
-    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 0, nacked: 0 });
+    expect(summary.pipelines[0]!.envelopes).toEqual({ acked: 0, nacked: 0, deadLettered: 0 });
   });
 
   it("rejects a shutdownTimeoutSeconds outside 0–3600", async () => {

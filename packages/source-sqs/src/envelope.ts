@@ -6,10 +6,10 @@ import {
   type Envelope,
   type LabelledCounter,
   type Logger,
+  type MessageDeadLetter,
   ObjectFetchError,
   type ObjectLocation,
   type PipelineMetrics,
-  type Sink,
   type SourceObject,
   TrailrouterError,
 } from "@trailrouter/core";
@@ -40,10 +40,9 @@ export interface EnvelopeServices {
 
 /** Where a message that keeps failing goes, when the queue has no redrive policy of its own. */
 export interface DeadLetterTarget {
+  /** A sink of the pipeline: the runtime delivers the dead-letter record there. */
   readonly sinkName: string;
   readonly maxReceiveCount: number;
-  /** The pipeline's sink of that name (resolved late: sinks are created after the source). */
-  sink(): Sink;
 }
 
 /** How the messages of one queue are handled, known once the queue's attributes are read. */
@@ -120,7 +119,7 @@ export class SqsEnvelope implements Envelope {
   private readonly hooks: SettleHooks;
   private isSettled = false;
   private readonly heartbeat: Heartbeat | undefined;
-  private readonly deadLetter: DeadLetterTarget | undefined;
+  private readonly deadLetterTarget: DeadLetterTarget | undefined;
 
   constructor(
     message: ReceivedMessage,
@@ -129,7 +128,7 @@ export class SqsEnvelope implements Envelope {
     policy: MessagePolicy,
   ) {
     const { visibilityTimeout } = policy;
-    this.deadLetter = policy.deadLetter;
+    this.deadLetterTarget = policy.deadLetter;
     this.message = message;
     this.receiptHandle = message.ReceiptHandle;
     this.services = services;
@@ -328,14 +327,27 @@ export class SqsEnvelope implements Envelope {
     }
   }
 
+  /**
+   * A message that failed at its `maxReceiveCount`-th receive or later, on a queue without a
+   * redrive policy: its dead-letter record, for the runtime to deliver before it acks. The
+   * heartbeat keeps the message hidden meanwhile.
+   */
+  deadLetter(error: Error): MessageDeadLetter | undefined {
+    const target = this.deadLetterTarget;
+    if (!target || this.receiveCount < target.maxReceiveCount || this.isSettled) return undefined;
+    const { options, clock } = this.services;
+    const record = deadLetterRecord(this.message, error, {
+      queueUrl: options.queueUrl,
+      receiveCount: this.receiveCount,
+      failedAt: new Date(clock.now()),
+    });
+    return { sink: target.sinkName, record };
+  }
+
   async nack(error: Error): Promise<void> {
     if (!this.settle("nacked")) return;
     const { options, logger } = this.services;
     try {
-      // The heartbeat keeps the message hidden while its dead-letter record is delivered.
-      if (this.deadLetter && this.receiveCount >= this.deadLetter.maxReceiveCount) {
-        if (await this.moveToDeadLetter(error, this.deadLetter)) return;
-      }
       await this.heartbeat?.stop();
       const delay = redeliveryDelay(options, this.receiveCount);
       await this.changeVisibility(delay);
@@ -351,50 +363,6 @@ export class SqsEnvelope implements Envelope {
     } finally {
       this.hooks.settled();
     }
-  }
-
-  /**
-   * Delivers the dead-letter record, then deletes the message. True only if both worked;
-   * otherwise the message is to be given back as usual.
-   */
-  private async moveToDeadLetter(error: Error, target: DeadLetterTarget): Promise<boolean> {
-    const { deleter, options, logger, clock } = this.services;
-    const record = deadLetterRecord(this.message, error, {
-      queueUrl: options.queueUrl,
-      receiveCount: this.receiveCount,
-      failedAt: new Date(clock.now()),
-    });
-    const where = {
-      messageId: this.id,
-      queueUrl: options.queueUrl,
-      sink: target.sinkName,
-      receiveCount: this.receiveCount,
-    };
-    try {
-      const result = await target.sink().deliver([record]);
-      if (result.failed.length > 0) throw result.failed[0]!.error;
-    } catch (deliveryError) {
-      logger.error(
-        { ...where, err: asTrailrouterError(deliveryError, "deliver", where).toJSON() },
-        "dead-letter delivery failed: the message is given back, not deleted",
-      );
-      return false;
-    }
-    try {
-      await this.heartbeat?.stop();
-      await deleter.delete(this.id, this.receiptHandle);
-    } catch (deleteError) {
-      logger.error(
-        { ...where, err: asTrailrouterError(deleteError, "ack", where).toJSON() },
-        "dead-lettered, but the delete failed: the message will be received (and dead-lettered) again",
-      );
-      return false;
-    }
-    logger.warn(
-      { ...where, error: record.error },
-      `message failed ${this.receiveCount} times: delivered to dead-letter sink "${target.sinkName}" and deleted`,
-    );
-    return true;
   }
 
   /**

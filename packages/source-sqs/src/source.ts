@@ -14,11 +14,8 @@ import {
   type Logger,
   type PipelineMetrics,
   type PluginContext,
-  PluginError,
   type ReceiveOptions,
-  type Sink,
   type Source,
-  TOKENS,
   TrailrouterError,
 } from "@trailrouter/core";
 import { MessageDeleter } from "./deletes.js";
@@ -120,7 +117,6 @@ export class SqsSource implements Source {
    * has its answer.
    */
   private readonly inFlight = new Map<string, SqsEnvelope>();
-  private readonly container: PluginContext["container"];
   private policy: MessagePolicy | undefined;
   /** The pipeline's request timeout, which a long poll's wait comes on top of. */
   private readonly requestTimeoutMs: number;
@@ -146,7 +142,6 @@ export class SqsSource implements Source {
       ]),
       clock: this.clock,
     };
-    this.container = context.container;
     this.slots = new Slots(options.concurrency);
   }
 
@@ -317,24 +312,9 @@ export class SqsSource implements Source {
       );
       return { visibilityTimeout: queue.visibilityTimeout, deadLetter: undefined };
     }
-    const { container } = this;
     return {
       visibilityTimeout: queue.visibilityTimeout,
-      deadLetter: {
-        sinkName: deadLetter.sink,
-        maxReceiveCount: deadLetter.maxReceiveCount,
-        sink() {
-          const sink = container.isRegistered(TOKENS.Sinks, true)
-            ? container.resolve<ReadonlyMap<string, Sink>>(TOKENS.Sinks).get(deadLetter.sink)
-            : undefined;
-          if (!sink) {
-            throw new PluginError("UnknownSink", `no sink named "${deadLetter.sink}" in this pipeline`, {
-              sink: deadLetter.sink,
-            });
-          }
-          return sink;
-        },
-      },
+      deadLetter: { sinkName: deadLetter.sink, maxReceiveCount: deadLetter.maxReceiveCount },
     };
   }
 

@@ -5,12 +5,19 @@
 import type { DependencyContainer } from "tsyringe";
 import type { PipelineConfig, PluginConfig } from "../config/types.js";
 import { jsonBytesAtLeast } from "../delivery/json.js";
-import { asTrailrouterError, DeliveryError, type ErrorContext, PluginError } from "../errors.js";
+import {
+  asTrailrouterError,
+  DeliveryError,
+  type ErrorContext,
+  PluginError,
+  type TrailrouterError,
+} from "../errors.js";
 import type {
   DecodeOptions,
   Decoder,
   Envelope,
   FailedDelivery,
+  MessageDeadLetter,
   Sink,
   Source,
   SourceObject,
@@ -245,6 +252,8 @@ export class Pipeline {
         `envelope given back (${err.stage}/${err.code}): ${err.message}`,
       );
       if (this.abandoned.has(envelope)) return;
+      const letter = envelope.deadLetter?.(err);
+      if (letter && (await this.setAside(envelope, letter, err, logger))) return;
       try {
         await envelope.nack(err);
       } catch (nackError) {
@@ -270,6 +279,47 @@ export class Pipeline {
       this.metrics.failure(err.stage, err.code);
       logger.error({ err: err.toJSON() }, `delete failed, the message will be redelivered: ${err.message}`);
     }
+  }
+
+  /**
+   * Delivers the dead letter of a message that keeps failing, then acks it. False when the
+   * letter was not delivered: the envelope is then given back as usual.
+   */
+  private async setAside(
+    envelope: Envelope,
+    letter: MessageDeadLetter,
+    error: TrailrouterError,
+    logger: Logger,
+  ): Promise<boolean> {
+    const where = { pipeline: this.name, messageId: envelope.id, sink: letter.sink };
+    const sink = this.sinks.get(letter.sink);
+    try {
+      if (!sink)
+        throw new DeliveryError("UnknownSink", `no sink named "${letter.sink}" in this pipeline`, where);
+      const result = await sink.deliver([letter.record]);
+      if (result.failed.length > 0) throw result.failed[0]!.error;
+      this.metrics.delivered(letter.sink, result.delivered);
+    } catch (deliveryError) {
+      logger.error(
+        { ...where, err: asTrailrouterError(deliveryError, "deliver", where).toJSON() },
+        "dead-letter delivery failed: the message is given back, not deleted",
+      );
+      return false;
+    }
+    try {
+      await envelope.ack();
+    } catch (ackError) {
+      logger.error(
+        { ...where, err: asTrailrouterError(ackError, "ack", where).toJSON() },
+        "dead-lettered, but the delete failed: the message will be received (and dead-lettered) again",
+      );
+    }
+    this.metrics.envelope("dead-lettered");
+    logger.warn(
+      { ...where, receiveCount: envelope.receiveCount, error: { code: error.code, stage: error.stage } },
+      `message failed ${envelope.receiveCount} times: delivered to dead-letter sink "${letter.sink}" and deleted`,
+    );
+    return true;
   }
 
   /**

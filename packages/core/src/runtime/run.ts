@@ -93,6 +93,6 @@ export async function runPipelines(
   );
   return {
     pipelines: summaries,
-    ok: summaries.every((s) => s.envelopes.nacked === 0 && !s.receiveFailed),
+    ok: summaries.every((s) => s.envelopes.nacked + s.envelopes.deadLettered === 0 && !s.receiveFailed),
   };
 }

@@ -4,7 +4,8 @@ import type { RouterMetrics } from "../metrics.js";
 /** What one pipeline did during a run, read back from its counters. */
 export interface PipelineSummary {
   pipeline: string;
-  envelopes: { acked: number; nacked: number };
+  /** `deadLettered`: failed, and set aside through the source's dead letter (then deleted). */
+  envelopes: { acked: number; nacked: number; deadLettered: number };
   /**
    * The counters plugins registered (the SQS source's `trailrouter_notifications_total`, ...), in
    * the order they were registered, with this pipeline's values by their other labels.
@@ -25,7 +26,7 @@ export interface PipelineSummary {
 
 export interface RunSummary {
   pipelines: PipelineSummary[];
-  /** No envelope was given back and no receive failed. */
+  /** No envelope was given back or dead-lettered, and no receive failed. */
   ok: boolean;
 }
 
@@ -49,10 +50,14 @@ export async function summarize(
   const total = async (counter: Parameters<RouterMetrics["values"]>[0]) =>
     (await rows(counter)).reduce((n, r) => n + r.value, 0);
 
-  const envelopes = await byLabel(metrics.envelopes, "outcome", ["acked", "nacked"]);
+  const envelopes = await byLabel(metrics.envelopes, "outcome", ["acked", "nacked", "dead-lettered"]);
   return {
     pipeline: config.name,
-    envelopes: { acked: envelopes.acked ?? 0, nacked: envelopes.nacked ?? 0 },
+    envelopes: {
+      acked: envelopes.acked ?? 0,
+      nacked: envelopes.nacked ?? 0,
+      deadLettered: envelopes["dead-lettered"] ?? 0,
+    },
     counters: await Promise.all(
       metrics.pluginCounters().map(async ({ name, help, counter }) => ({
         name,
