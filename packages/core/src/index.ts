@@ -1,3 +1,4 @@
+export * from "./aws-errors.js";
 export * from "./builtins.js";
 export * from "./config/interpolate.js";
 export * from "./config/load.js";
@@ -18,6 +19,7 @@ export * from "./matchers/event-name.js";
 export * from "./matchers/event-pattern/index.js";
 export * from "./metrics.js";
 export * from "./plugin.js";
+export * from "./record-size.js";
 export * from "./registry.js";
 export * from "./runtime/index.js";
 export * from "./services.js";
