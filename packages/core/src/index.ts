@@ -12,6 +12,7 @@ export * from "./delivery/format.js";
 export * from "./delivery/json.js";
 export * from "./delivery/message.js";
 export * from "./delivery/retry.js";
+export * from "./delivery/sender.js";
 export * from "./delivery/sink.js";
 export * from "./errors.js";
 export * from "./interfaces.js";

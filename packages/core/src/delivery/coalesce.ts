@@ -9,7 +9,7 @@
  */
 import type { DeliveryResult, TrailRecord } from "../interfaces.js";
 import { systemClock } from "../services.js";
-import { type BatchDeliveryOptions, type BatchSender, DEFAULT_MAX_REQUESTS_IN_FLIGHT } from "./batch.js";
+import { type BatchDeliveryOptions, DEFAULT_MAX_REQUESTS_IN_FLIGHT } from "./batch.js";
 import {
   encodeRecords,
   type PendingEntry,
@@ -20,6 +20,7 @@ import {
   sendRequest,
 } from "./entries.js";
 import { backoffDelay, mayRetry, resolveRetrySettings } from "./retry.js";
+import type { BatchSender } from "./sender.js";
 
 /**
  * How long a request that is not full waits for entries of other calls: 0, the end of the

@@ -5,7 +5,7 @@
 import { isRetryableError } from "../aws-errors.js";
 import { DeliveryError, type ErrorContext } from "../errors.js";
 import type { FailedDelivery, TrailRecord } from "../interfaces.js";
-import type { BatchSender, BatchSendResult, EncodedEntry } from "./batch.js";
+import type { BatchSender, BatchSendResult, EncodedEntry } from "./sender.js";
 
 /** A record encoded for its sink; `position` is its index in the `deliver` call that brought it. */
 export interface PendingEntry<Entry> {
