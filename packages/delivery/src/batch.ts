@@ -4,8 +4,13 @@
  * count and bytes, sent several requests at a time, and only the entries that failed with a
  * retryable error are sent again.
  */
-import type { DeliveryResult, TrailRecord } from "../interfaces.js";
-import { type Clock, type Logger, systemClock } from "../services.js";
+import {
+  type Clock,
+  type DeliveryResult,
+  type Logger,
+  systemClock,
+  type TrailRecord,
+} from "@trailrouter/core";
 import {
   encodeRecords,
   type PendingEntry,

@@ -2,7 +2,7 @@
  * What a sink of a batching service implements: how a record becomes an entry, the service's
  * limits, and one request with its per-entry answer. The delivery engines take it.
  */
-import type { TrailRecord } from "../interfaces.js";
+import type { TrailRecord } from "@trailrouter/core";
 
 /** A record in the service's entry shape, and its size as the service counts it. */
 export interface EncodedEntry<Entry> {

@@ -1,6 +1,5 @@
 /** The Sink of a batching service, built from its BatchSender. */
-import type { Sink } from "../interfaces.js";
-import type { PluginContext } from "../plugin.js";
+import type { PluginContext, Sink } from "@trailrouter/core";
 import { deliverInBatches } from "./batch.js";
 import { CoalescingDelivery } from "./coalesce.js";
 import type { RetrySettings } from "./retry.js";

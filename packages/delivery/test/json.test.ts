@@ -1,4 +1,4 @@
-import { messageServicesAccept, wireJson } from "@trailrouter/core";
+import { messageServicesAccept, wireJson } from "@trailrouter/delivery";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 

@@ -1,15 +1,13 @@
+import { type Clock, DeliveryError } from "@trailrouter/core";
 import {
   type BatchSender,
   type BatchSendResult,
-  backoffDelay,
-  type Clock,
-  DEFAULT_MAX_REQUESTS_IN_FLIGHT,
-  DeliveryError,
   deliverInBatches,
   type EntryFailure,
-  resolveRetrySettings,
-} from "@trailrouter/core";
+} from "@trailrouter/delivery";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from "../src/batch.js";
+import { backoffDelay, resolveRetrySettings } from "../src/retry.js";
 
 interface TestRecord {
   eventID: string;

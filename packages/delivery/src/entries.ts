@@ -2,9 +2,13 @@
  * What the batch delivery engines share: turning records into entries (or failures), sending one
  * request and reading which of its entries failed, and the DeliveryError of an entry given up on.
  */
-import { isRetryableError } from "../aws-errors.js";
-import { DeliveryError, type ErrorContext } from "../errors.js";
-import type { FailedDelivery, TrailRecord } from "../interfaces.js";
+import {
+  DeliveryError,
+  type ErrorContext,
+  type FailedDelivery,
+  isRetryableError,
+  type TrailRecord,
+} from "@trailrouter/core";
 import type { BatchSender, BatchSendResult, EncodedEntry } from "./sender.js";
 
 /** A record encoded for its sink; `position` is its index in the `deliver` call that brought it. */

@@ -4,8 +4,7 @@
  * needs, the size as both services count it, and their per-entry answer to a batch request.
  */
 import { createHash } from "node:crypto";
-import type { TrailRecord } from "../interfaces.js";
-import type { JsonSchema } from "../plugin.js";
+import type { JsonSchema, TrailRecord } from "@trailrouter/core";
 import { DEFAULT_LINGER_MS } from "./coalesce.js";
 import { formatRecord, type OutputFormat, outputFormatSchema } from "./format.js";
 import { wireJson } from "./json.js";

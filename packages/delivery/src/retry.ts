@@ -2,7 +2,7 @@
  * Retry policy shared by every batching sink: the `retry` option, and exponential backoff with
  * full jitter.
  */
-import type { JsonSchema } from "../plugin.js";
+import type { JsonSchema } from "@trailrouter/core";
 
 /** The `retry` option of a sink. */
 export interface RetrySettings {

@@ -7,8 +7,7 @@
  * the result `deliverInBatches` would give: failed entries listed, never thrown. The model is the
  * AWS SDK for Java's SqsAsyncBatchManager.
  */
-import type { DeliveryResult, TrailRecord } from "../interfaces.js";
-import { systemClock } from "../services.js";
+import { type DeliveryResult, systemClock, type TrailRecord } from "@trailrouter/core";
 import { type BatchDeliveryOptions, DEFAULT_MAX_REQUESTS_IN_FLIGHT } from "./batch.js";
 import {
   encodeRecords,
