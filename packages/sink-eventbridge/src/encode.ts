@@ -3,6 +3,7 @@
  * per-entry answer as entry failures.
  */
 import type { PutEventsRequestEntry, PutEventsResultEntry } from "@aws-sdk/client-eventbridge";
+import type { TrailRecord } from "@trailrouter/core";
 import {
   type BatchSendResult,
   type EncodedEntry,
@@ -10,9 +11,8 @@ import {
   eventBridgeDetailType,
   formatRecord,
   type OutputFormat,
-  type TrailRecord,
   wireJson,
-} from "@trailrouter/core";
+} from "@trailrouter/delivery";
 
 /** The `detailType` value that derives each entry's DetailType from the record, as EventBridge does. */
 export const AUTO_DETAIL_TYPE = "auto";

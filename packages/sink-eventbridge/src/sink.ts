@@ -4,18 +4,16 @@
  * a throttling or internal error.
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
+import { type AwsSettings, awsSettingsSchema, definePlugin } from "@trailrouter/core";
 import {
-  type AwsSettings,
-  awsSettingsSchema,
   type BatchSender,
   batchingSink,
-  definePlugin,
   lingerMsSchema,
   type OutputFormat,
   outputFormatSchema,
   type RetrySettings,
   retrySettingsSchema,
-} from "@trailrouter/core";
+} from "@trailrouter/delivery";
 import { AUTO_DETAIL_TYPE, encodeEntry, putEventsEntryFailures } from "./encode.js";
 
 /** 10 entries per PutEvents request. */

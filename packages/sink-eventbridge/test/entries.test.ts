@@ -6,9 +6,8 @@ import {
   jsonBytesAtLeast,
   type Sink,
   type TrailRecord,
-  toEventBridgeEvent,
-  wireJson,
 } from "@trailrouter/core";
+import { toEventBridgeEvent, wireJson } from "@trailrouter/delivery";
 import { pluginContext } from "@trailrouter/local-aws";
 import {
   type EventBridgeSinkConfig,

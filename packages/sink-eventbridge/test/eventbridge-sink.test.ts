@@ -10,13 +10,8 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
-import {
-  awsClientFactory,
-  DeliveryError,
-  type Sink,
-  type TrailRecord,
-  toEventBridgeEvent,
-} from "@trailrouter/core";
+import { awsClientFactory, DeliveryError, type Sink, type TrailRecord } from "@trailrouter/core";
+import { toEventBridgeEvent } from "@trailrouter/delivery";
 import { type MotoAws, pluginContext, recordCommands, startMoto } from "@trailrouter/local-aws";
 import { type EventBridgeSinkConfig, eventBridgeSink } from "@trailrouter/sink-eventbridge";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

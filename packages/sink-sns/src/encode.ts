@@ -1,14 +1,11 @@
 /**
- * A CloudTrail record as a PublishBatch entry: the message the core encodes (body in the sink's
- * format, the record's attributes for subscription filter policies, FIFO ids) in SNS's field names.
+ * A CloudTrail record as a PublishBatch entry: the message the delivery engine encodes (body in
+ * the sink's format, the record's attributes for subscription filter policies, FIFO ids) in SNS's
+ * field names.
  */
 import type { PublishBatchRequestEntry } from "@aws-sdk/client-sns";
-import {
-  type EncodedEntry,
-  encodeMessage,
-  type MessageEncodeOptions,
-  type TrailRecord,
-} from "@trailrouter/core";
+import type { TrailRecord } from "@trailrouter/core";
+import { type EncodedEntry, encodeMessage, type MessageEncodeOptions } from "@trailrouter/delivery";
 
 /** An entry without its `Id`: ids are given per request, when the entries are sent. */
 export type SnsEntry = Omit<PublishBatchRequestEntry, "Id">;

@@ -4,18 +4,16 @@
  * subscriptions can filter; only the entries SNS failed on its side are retried.
  */
 import { PublishBatchCommand, SNSClient } from "@aws-sdk/client-sns";
+import { type AwsSettings, awsSettingsSchema, definePlugin } from "@trailrouter/core";
 import {
-  type AwsSettings,
-  awsSettingsSchema,
   batchingSink,
-  definePlugin,
   type MessageService,
   type MessageSinkOptions,
   messageBatchSender,
   messageSinkProperties,
   type RetrySettings,
   retrySettingsSchema,
-} from "@trailrouter/core";
+} from "@trailrouter/delivery";
 import { encodeRecord } from "./encode.js";
 
 /** 10 entries per PublishBatch. */

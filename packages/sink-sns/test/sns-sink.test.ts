@@ -1,13 +1,10 @@
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { awsClientFactory, DeliveryError, type Sink, type TrailRecord } from "@trailrouter/core";
 import {
-  awsClientFactory,
-  DeliveryError,
   type EventBridgeCloudTrailEvent,
   messageServicesAccept,
-  type Sink,
-  type TrailRecord,
   toEventBridgeEvent,
-} from "@trailrouter/core";
+} from "@trailrouter/delivery";
 import { type LocalAws, pluginContext, recordCommands, startLocalAws } from "@trailrouter/local-aws";
 import { encodeRecord, type SnsSinkConfig, snsSink } from "@trailrouter/sink-sns";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

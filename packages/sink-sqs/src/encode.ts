@@ -1,14 +1,10 @@
 /**
- * A CloudTrail record as a SendMessageBatch entry: the message the core encodes (body in the
- * sink's format, the record's attributes, FIFO ids) in SQS's field names.
+ * A CloudTrail record as a SendMessageBatch entry: the message the delivery engine encodes (body
+ * in the sink's format, the record's attributes, FIFO ids) in SQS's field names.
  */
 import type { SendMessageBatchRequestEntry } from "@aws-sdk/client-sqs";
-import {
-  type EncodedEntry,
-  encodeMessage,
-  type MessageEncodeOptions,
-  type TrailRecord,
-} from "@trailrouter/core";
+import type { TrailRecord } from "@trailrouter/core";
+import { type EncodedEntry, encodeMessage, type MessageEncodeOptions } from "@trailrouter/delivery";
 
 /** An entry without its `Id`: ids are given per request, when the entries are sent. */
 export type SqsEntry = Omit<SendMessageBatchRequestEntry, "Id">;

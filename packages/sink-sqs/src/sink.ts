@@ -4,18 +4,16 @@
  * failed on its side.
  */
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { type AwsSettings, awsSettingsSchema, definePlugin } from "@trailrouter/core";
 import {
-  type AwsSettings,
-  awsSettingsSchema,
   batchingSink,
-  definePlugin,
   type MessageService,
   type MessageSinkOptions,
   messageBatchSender,
   messageSinkProperties,
   type RetrySettings,
   retrySettingsSchema,
-} from "@trailrouter/core";
+} from "@trailrouter/delivery";
 import { encodeRecord } from "./encode.js";
 
 /** SQS's own limits: 10 entries per batch, 1 MiB per message and per batch. */

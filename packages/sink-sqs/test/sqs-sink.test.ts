@@ -5,12 +5,11 @@ import {
   builtinPlugins,
   checkPipelineFile,
   DeliveryError,
-  type EventBridgeCloudTrailEvent,
   PluginRegistry,
   type Sink,
   type TrailRecord,
-  toEventBridgeEvent,
 } from "@trailrouter/core";
+import { type EventBridgeCloudTrailEvent, toEventBridgeEvent } from "@trailrouter/delivery";
 import { type LocalAws, pluginContext, recordCommands, startLocalAws } from "@trailrouter/local-aws";
 import { encodeRecord, type SqsSinkConfig, sqsSink } from "@trailrouter/sink-sqs";
 import { sqsSource } from "@trailrouter/source-sqs";

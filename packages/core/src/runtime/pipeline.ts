@@ -4,7 +4,6 @@
  */
 import type { DependencyContainer } from "tsyringe";
 import type { PipelineConfig, PluginConfig } from "../config/types.js";
-import { jsonBytesAtLeast } from "../delivery/json.js";
 import {
   asTrailrouterError,
   DeliveryError,
@@ -26,6 +25,7 @@ import type {
 import { eventPatternMatcher } from "../matchers/event-pattern/plugin.js";
 import type { RouterMetrics } from "../metrics.js";
 import type { PluginContext, PluginKind, PluginKinds } from "../plugin.js";
+import { jsonBytesAtLeast } from "../record-size.js";
 import type { PluginRegistry } from "../registry.js";
 import {
   type AwsSettings,

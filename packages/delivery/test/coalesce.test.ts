@@ -1,12 +1,11 @@
+import type { Clock, TrailRecord } from "@trailrouter/core";
 import {
   type BatchSender,
   type BatchSendResult,
   batchingSink,
-  type Clock,
   CoalescingDelivery,
   type EntryFailure,
-  type TrailRecord,
-} from "@trailrouter/core";
+} from "@trailrouter/delivery";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 

@@ -4,8 +4,13 @@
  * count and bytes, sent several requests at a time, and only the entries that failed with a
  * retryable error are sent again.
  */
-import type { DeliveryResult, TrailRecord } from "../interfaces.js";
-import { type Clock, type Logger, systemClock } from "../services.js";
+import {
+  type Clock,
+  type DeliveryResult,
+  type Logger,
+  systemClock,
+  type TrailRecord,
+} from "@trailrouter/core";
 import {
   encodeRecords,
   type PendingEntry,
@@ -15,51 +20,7 @@ import {
   sendRequest,
 } from "./entries.js";
 import { backoffDelay, mayRetry, type RetrySettings, resolveRetrySettings } from "./retry.js";
-
-/** A record in the service's entry shape, and its size as the service counts it. */
-export interface EncodedEntry<Entry> {
-  readonly entry: Entry;
-  readonly bytes: number;
-}
-
-/** An entry the service did not accept. */
-export interface EntryFailure {
-  /** Index into the entries of the `send` call that reported it. */
-  readonly index: number;
-  /** The service's code, e.g. `InvalidParameterValue`. */
-  readonly code: string;
-  readonly message: string;
-  readonly retryable: boolean;
-  /**
-   * The service refused this entry itself, for good (its content, its size): sending it again
-   * can never succeed, so it is not retried whatever `retryable` says. Only for codes that speak
-   * of the entry, never of the queue, topic, bus, account or request: those keep the message for
-   * redelivery.
-   */
-  readonly permanent?: boolean;
-}
-
-export interface BatchSendResult {
-  /** Entries not accepted; every other entry of the call was. */
-  readonly failed: readonly EntryFailure[];
-}
-
-/** What a batching service accepts and how to call it. */
-export interface BatchSender<Entry> {
-  /** Entries per request. */
-  readonly maxEntries: number;
-  /** Sum of entry sizes per request. */
-  readonly maxBatchBytes: number;
-  /** Size of one entry. */
-  readonly maxEntryBytes: number;
-  encode(record: TrailRecord): EncodedEntry<Entry>;
-  /**
-   * One request. Throwing means the whole request failed: its entries are retried when the
-   * error is retryable (see isRetryableError), and fail with the error's name otherwise, never
-   * as permanent failures.
-   */
-  send(entries: readonly Entry[]): Promise<BatchSendResult>;
-}
+import type { BatchSender } from "./sender.js";
 
 export interface BatchDeliveryOptions {
   /** The sink's name, carried by every DeliveryError. */

@@ -1,13 +1,8 @@
 import { createHash } from "node:crypto";
-import {
-  batchEntryFailures,
-  encodeMessage,
-  MESSAGE_ATTRIBUTE_FIELDS,
-  messageServicesAccept,
-  type TrailRecord,
-  toEventBridgeEvent,
-} from "@trailrouter/core";
+import type { TrailRecord } from "@trailrouter/core";
+import { encodeMessage, messageServicesAccept, toEventBridgeEvent } from "@trailrouter/delivery";
 import { describe, expect, it } from "vitest";
+import { batchEntryFailures, MESSAGE_ATTRIBUTE_FIELDS } from "../src/message.js";
 
 const record: TrailRecord = {
   eventID: "6f2c0a2e-1c1b-4c1e-9a57-0c7f6f1a2b3c",

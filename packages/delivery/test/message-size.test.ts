@@ -2,7 +2,8 @@
  * The SQS and SNS sinks' entries are `encodeMessage`'s body and size: what `maxRecordBytes` rests
  * on (an entry is never shorter than the record's JSON text) is checked here once for both.
  */
-import { encodeMessage, jsonBytesAtLeast, type TrailRecord, wireJson } from "@trailrouter/core";
+import { jsonBytesAtLeast, type TrailRecord } from "@trailrouter/core";
+import { encodeMessage, wireJson } from "@trailrouter/delivery";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 

@@ -1,9 +1,9 @@
 /** The Sink of a batching service, built from its BatchSender. */
-import type { Sink } from "../interfaces.js";
-import type { PluginContext } from "../plugin.js";
-import { type BatchSender, deliverInBatches } from "./batch.js";
+import type { PluginContext, Sink } from "@trailrouter/core";
+import { deliverInBatches } from "./batch.js";
 import { CoalescingDelivery } from "./coalesce.js";
 import type { RetrySettings } from "./retry.js";
+import type { BatchSender } from "./sender.js";
 
 /**
  * A Sink over `sender`, for plugins whose `create` only has to describe the service: the

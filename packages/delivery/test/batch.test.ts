@@ -1,16 +1,13 @@
+import { type Clock, DeliveryError } from "@trailrouter/core";
 import {
   type BatchSender,
   type BatchSendResult,
-  backoffDelay,
-  type Clock,
-  DEFAULT_MAX_REQUESTS_IN_FLIGHT,
-  DeliveryError,
   deliverInBatches,
   type EntryFailure,
-  isRetryableError,
-  resolveRetrySettings,
-} from "@trailrouter/core";
+} from "@trailrouter/delivery";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from "../src/batch.js";
+import { backoffDelay, resolveRetrySettings } from "../src/retry.js";
 
 interface TestRecord {
   eventID: string;
@@ -273,25 +270,6 @@ describe("deliverInBatches", () => {
       ["e0", "InvalidSendResult"],
       ["e1", "InvalidSendResult"],
     ]);
-  });
-});
-
-describe("isRetryableError", () => {
-  it.each([
-    ["a $retryable error", sdkError("SomethingElse", { $retryable: {} }), true],
-    ["throttling", sdkError("ThrottlingException"), true],
-    ["HTTP 429", sdkError("TooBusy", { $metadata: { httpStatusCode: 429 } }), true],
-    ["a 5xx response", sdkError("InternalError", { $metadata: { httpStatusCode: 500 } }), true],
-    ["an odd 5xx response", sdkError("Unknown", { $metadata: { httpStatusCode: 507 } }), true],
-    ["a timeout", sdkError("TimeoutError"), true],
-    ["a reset connection", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), true],
-    ["a refused connection", Object.assign(new Error("connect"), { code: "ECONNREFUSED" }), true],
-    ["a missing queue", sdkError("QueueDoesNotExist"), false],
-    ["bad parameters", sdkError("InvalidParameterValue"), false],
-    ["a plain error", new Error("bug"), false],
-    ["a thrown string", "oops", false],
-  ])("%s → %s", (_label, error, expected) => {
-    expect(isRetryableError(error)).toBe(expected);
   });
 });
 

@@ -1,15 +1,12 @@
+import type { Clock, DeliveryError, DeliveryResult, TrailRecord } from "@trailrouter/core";
 import {
   type BatchSender,
   type BatchSendResult,
   batchingSink,
-  type Clock,
   CoalescingDelivery,
-  type DeliveryError,
-  type DeliveryResult,
   deliverInBatches,
   type EntryFailure,
-  type TrailRecord,
-} from "@trailrouter/core";
+} from "@trailrouter/delivery";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 

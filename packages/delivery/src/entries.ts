@@ -2,10 +2,14 @@
  * What the batch delivery engines share: turning records into entries (or failures), sending one
  * request and reading which of its entries failed, and the DeliveryError of an entry given up on.
  */
-import { DeliveryError, type ErrorContext } from "../errors.js";
-import type { FailedDelivery, TrailRecord } from "../interfaces.js";
-import type { BatchSender, BatchSendResult, EncodedEntry } from "./batch.js";
-import { isRetryableError } from "./retry.js";
+import {
+  DeliveryError,
+  type ErrorContext,
+  type FailedDelivery,
+  isRetryableError,
+  type TrailRecord,
+} from "@trailrouter/core";
+import type { BatchSender, BatchSendResult, EncodedEntry } from "./sender.js";
 
 /** A record encoded for its sink; `position` is its index in the `deliver` call that brought it. */
 export interface PendingEntry<Entry> {

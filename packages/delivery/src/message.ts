@@ -4,12 +4,11 @@
  * needs, the size as both services count it, and their per-entry answer to a batch request.
  */
 import { createHash } from "node:crypto";
-import type { TrailRecord } from "../interfaces.js";
-import type { JsonSchema } from "../plugin.js";
-import type { BatchSender, BatchSendResult, EntryFailure } from "./batch.js";
+import type { JsonSchema, TrailRecord } from "@trailrouter/core";
 import { DEFAULT_LINGER_MS } from "./coalesce.js";
 import { formatRecord, type OutputFormat, outputFormatSchema } from "./format.js";
 import { wireJson } from "./json.js";
+import type { BatchSender, BatchSendResult, EntryFailure } from "./sender.js";
 
 /** Record fields copied into message attributes, so consumers can filter without parsing. */
 export const MESSAGE_ATTRIBUTE_FIELDS = [

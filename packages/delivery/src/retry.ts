@@ -1,9 +1,8 @@
 /**
- * Retry policy shared by every batching sink: the `retry` option, exponential backoff with
- * full jitter, and which thrown errors are worth another try.
+ * Retry policy shared by every batching sink: the `retry` option, and exponential backoff with
+ * full jitter.
  */
-import { isServerError, isThrottlingError, isTransientError } from "@smithy/core/retry";
-import type { JsonSchema } from "../plugin.js";
+import type { JsonSchema } from "@trailrouter/core";
 
 /** The `retry` option of a sink. */
 export interface RetrySettings {
@@ -85,14 +84,4 @@ export function backoffDelay(retry: number, settings: Required<RetrySettings>, r
  */
 export function mayRetry(attempts: number, elapsedMs: number, settings: Required<RetrySettings>): boolean {
   return attempts < settings.attempts && elapsedMs <= settings.maxElapsedMs;
-}
-
-/**
- * Whether a thrown error may succeed on another try, as the AWS SDK classifies it:
- * `$retryable`, throttling, 5xx, timeouts and connection errors.
- */
-export function isRetryableError(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const sdkError = error as Parameters<typeof isTransientError>[0];
-  return isTransientError(sdkError) || isThrottlingError(sdkError) || isServerError(sdkError);
 }

@@ -4,8 +4,7 @@
  * off a queue or a topic.
  */
 import { createHash } from "node:crypto";
-import type { TrailRecord } from "../interfaces.js";
-import type { JsonSchema } from "../plugin.js";
+import type { JsonSchema, TrailRecord } from "@trailrouter/core";
 
 export type OutputFormat = "record" | "eventbridge";
 

@@ -7,9 +7,8 @@
  * the result `deliverInBatches` would give: failed entries listed, never thrown. The model is the
  * AWS SDK for Java's SqsAsyncBatchManager.
  */
-import type { DeliveryResult, TrailRecord } from "../interfaces.js";
-import { systemClock } from "../services.js";
-import { type BatchDeliveryOptions, type BatchSender, DEFAULT_MAX_REQUESTS_IN_FLIGHT } from "./batch.js";
+import { type DeliveryResult, systemClock, type TrailRecord } from "@trailrouter/core";
+import { type BatchDeliveryOptions, DEFAULT_MAX_REQUESTS_IN_FLIGHT } from "./batch.js";
 import {
   encodeRecords,
   type PendingEntry,
@@ -20,6 +19,7 @@ import {
   sendRequest,
 } from "./entries.js";
 import { backoffDelay, mayRetry, resolveRetrySettings } from "./retry.js";
+import type { BatchSender } from "./sender.js";
 
 /**
  * How long a request that is not full waits for entries of other calls: 0, the end of the

@@ -1,4 +1,5 @@
-import { formatRecord, type TrailRecord, toEventBridgeEvent } from "@trailrouter/core";
+import type { TrailRecord } from "@trailrouter/core";
+import { formatRecord, toEventBridgeEvent } from "@trailrouter/delivery";
 import { describe, expect, it } from "vitest";
 
 const createUser: TrailRecord = {
