@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run against the sources of the workspace packages, not their build output.
     alias: {
       "@trailrouter/core": src("core"),
+      "@trailrouter/decoder-cloudtrail": src("decoder-cloudtrail"),
       "@trailrouter/source-sqs": src("source-sqs"),
       "@trailrouter/sink-sqs": src("sink-sqs"),
       "@trailrouter/sink-sns": src("sink-sns"),

@@ -4,7 +4,6 @@ export * from "./config/load.js";
 export * from "./config/paths.js";
 export * from "./config/schema.js";
 export type * from "./config/types.js";
-export * from "./decoders/cloudtrail.js";
 export * from "./delivery/batch.js";
 export * from "./delivery/coalesce.js";
 export * from "./delivery/format.js";

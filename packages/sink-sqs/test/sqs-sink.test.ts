@@ -11,6 +11,7 @@ import {
   type TrailRecord,
   toEventBridgeEvent,
 } from "@trailrouter/core";
+import { cloudtrailDecoder } from "@trailrouter/decoder-cloudtrail";
 import { type LocalAws, pluginContext, recordCommands, startLocalAws } from "@trailrouter/local-aws";
 import { encodeRecord, type SqsSinkConfig, sqsSink } from "@trailrouter/sink-sqs";
 import { sqsSource } from "@trailrouter/source-sqs";
@@ -425,7 +426,7 @@ describe("sqs sink with format: eventbridge", () => {
 });
 
 describe("sqs sink options in a pipeline file", () => {
-  const registry = () => new PluginRegistry([...builtinPlugins, sqsSource, sqsSink]);
+  const registry = () => new PluginRegistry([...builtinPlugins, cloudtrailDecoder, sqsSource, sqsSink]);
   const pipelineFile = (sink: Record<string, unknown>) => ({
     pipelines: [
       {
