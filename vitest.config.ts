@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       "@trailrouter/core": src("core"),
       "@trailrouter/delivery": src("delivery"),
+      "@trailrouter/decoder-cloudtrail": src("decoder-cloudtrail"),
       "@trailrouter/source-sqs": src("source-sqs"),
       "@trailrouter/sink-sqs": src("sink-sqs"),
       "@trailrouter/sink-sns": src("sink-sns"),

@@ -51,7 +51,7 @@ async function build(directory: string): Promise<LogFile[]> {
 
 /** In a child: decode `copies` copies of the file at once, streaming or whole. */
 async function decode(mode: string, file: string, copies: number): Promise<Measurement> {
-  const { CloudTrailDecoder } = await import("@trailrouter/core");
+  const { CloudTrailDecoder } = await import("@trailrouter/decoder-cloudtrail");
   if (mode === "baseline")
     return { peakRss: peakRss(), peakRssBeforeDecoding: peakRss(), bodies: 0, records: 0 };
   const bodies = Array.from({ length: copies }, () => readFileSync(file));

@@ -10,7 +10,8 @@
 import { cpus, totalmem } from "node:os";
 import { pathToFileURL } from "node:url";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { CloudTrailDecoder, RoutedBatch, Router, type TrailRecord } from "@trailrouter/core";
+import { RoutedBatch, Router, type TrailRecord } from "@trailrouter/core";
+import { CloudTrailDecoder } from "@trailrouter/decoder-cloudtrail";
 import { encodeLogFile, generateTraffic, streamTraffic } from "@trailrouter/local-aws";
 import { AUDIT_ROUTES } from "./audit-routes.js";
 import { printTable } from "./table.js";

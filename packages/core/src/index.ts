@@ -5,7 +5,6 @@ export * from "./config/load.js";
 export * from "./config/paths.js";
 export * from "./config/schema.js";
 export type * from "./config/types.js";
-export * from "./decoders/cloudtrail.js";
 export * from "./errors.js";
 export * from "./interfaces.js";
 export * from "./matchers/event-name.js";

@@ -12,6 +12,7 @@ import {
   parsePipelineText,
 } from "@trailrouter/core";
 import { describe, expect, it } from "vitest";
+import { jsonRecordsDecoder } from "./support.js";
 
 /** [pattern, path of the error inside the pattern, reason] */
 type Invalid = [unknown, string, string | RegExp];
@@ -400,6 +401,7 @@ describe("event patterns in a pipeline file", () => {
   const idle = { type: "object" as const, properties: {}, additionalProperties: false };
   const registry = new PluginRegistry([
     ...builtinPlugins,
+    jsonRecordsDecoder,
     definePlugin({
       kind: "source",
       type: "idle",

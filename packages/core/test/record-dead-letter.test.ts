@@ -18,6 +18,7 @@ import {
 } from "@trailrouter/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { jsonRecordsDecoder } from "./support.js";
 
 /** How a sink answers each record: delivered, or failed for good or for now. */
 type Verdict = "ok" | "permanent" | "too-large" | "transient";
@@ -111,7 +112,7 @@ const iam = (eventID: string, eventName: string, extra: Record<string, unknown> 
 });
 
 async function run(w: ReturnType<typeof world>, deadLetter = true) {
-  const registry = new PluginRegistry([...builtinPlugins, ...w.plugins]);
+  const registry = new PluginRegistry([...builtinPlugins, jsonRecordsDecoder, ...w.plugins]);
   const loaded = await parsePipelineText(pipeline(deadLetter), { registry });
   const metrics = new RouterMetrics();
   const summary = await runPipelines(loaded, {
@@ -246,7 +247,7 @@ describe("recordDeadLetter", () => {
 
   it("must name a sink of its pipeline, checked when the file loads", async () => {
     const w = world([], () => "ok");
-    const registry = new PluginRegistry([...builtinPlugins, ...w.plugins]);
+    const registry = new PluginRegistry([...builtinPlugins, jsonRecordsDecoder, ...w.plugins]);
     await expect(
       parsePipelineText(pipeline(true).replace("sink: rejected", "sink: nowhere"), { registry }),
     ).rejects.toMatchObject({

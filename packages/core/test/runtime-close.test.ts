@@ -17,6 +17,7 @@ import {
 } from "@trailrouter/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { jsonRecordsDecoder } from "./support.js";
 
 interface LogLine {
   level: number;
@@ -101,7 +102,7 @@ async function start(
   shutdownTimeoutSeconds: number,
   once: boolean,
 ) {
-  const registry = new PluginRegistry([...builtinPlugins, ...world.plugins]);
+  const registry = new PluginRegistry([...builtinPlugins, jsonRecordsDecoder, ...world.plugins]);
   const loaded = await parsePipelineText(file(shutdownTimeoutSeconds), { registry });
   const { logger, lines } = capturedLogger();
   const controller = new AbortController();
@@ -153,7 +154,7 @@ describe("runtime close bound", () => {
         throw new Error("cannot start");
       },
     });
-    const registry = new PluginRegistry([...builtinPlugins, ...world.plugins, broken]);
+    const registry = new PluginRegistry([...builtinPlugins, jsonRecordsDecoder, ...world.plugins, broken]);
     const text = file(30).replace(
       "sinks: { out: { type: hanging-close } }",
       "sinks: { out: { type: hanging-close }, later: { type: broken } }",

@@ -5,7 +5,6 @@
 import {
   type AnyPlugin,
   builtinPlugins,
-  type DecodeError,
   DeliveryError,
   definePlugin,
   type Envelope,
@@ -19,6 +18,7 @@ import {
 } from "@trailrouter/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { jsonRecordsDecoder, jsonRecordsDecoderPlugin } from "./support.js";
 
 interface FakeMessage {
   id: string;
@@ -114,7 +114,7 @@ const record = (eventID: string, eventName: string, eventSource = "iam.amazonaws
 });
 
 async function run(world: ReturnType<typeof memoryWorld>) {
-  const registry = new PluginRegistry([...builtinPlugins, ...world.plugins]);
+  const registry = new PluginRegistry([...builtinPlugins, jsonRecordsDecoder, ...world.plugins]);
   const loaded = await parsePipelineText(PIPELINE, { registry });
   return runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true });
 }
@@ -204,7 +204,12 @@ describe("runtime", () => {
         throw new Error("no credentials");
       },
     });
-    const registry = new PluginRegistry([...builtinPlugins, ...world.plugins, broken as AnyPlugin]);
+    const registry = new PluginRegistry([
+      ...builtinPlugins,
+      jsonRecordsDecoder,
+      ...world.plugins,
+      broken as AnyPlugin,
+    ]);
     const loaded = await parsePipelineText(
       PIPELINE.replace("archive: { type: memory }", "archive: { type: broken }"),
       { registry },
@@ -235,7 +240,12 @@ describe("plugins that do not start", () => {
         schema: { type: "object", properties: {} },
         create: () => returned as never,
       });
-      const registry = new PluginRegistry([...builtinPlugins, ...world.plugins, odd as AnyPlugin]);
+      const registry = new PluginRegistry([
+        ...builtinPlugins,
+        jsonRecordsDecoder,
+        ...world.plugins,
+        odd as AnyPlugin,
+      ]);
       const loaded = await parsePipelineText(
         PIPELINE.replace("archive: { type: memory }", "archive: { type: odd }"),
         { registry },
@@ -285,6 +295,7 @@ describe("plugins that do not start", () => {
     });
     const registry = new PluginRegistry([
       ...builtinPlugins,
+      jsonRecordsDecoder,
       ...world.plugins,
       failing as AnyPlugin,
       idle as AnyPlugin,
@@ -366,7 +377,7 @@ pipelines:
 
   async function start(shutdownTimeoutSeconds: number) {
     const world = stallingWorld();
-    const registry = new PluginRegistry([...builtinPlugins, ...world.plugins]);
+    const registry = new PluginRegistry([...builtinPlugins, jsonRecordsDecoder, ...world.plugins]);
     const loaded = await parsePipelineText(file(shutdownTimeoutSeconds), { registry });
     const controller = new AbortController();
     const running = runPipelines(loaded, {
@@ -400,7 +411,7 @@ pipelines:
   });
 
   it("rejects a shutdownTimeoutSeconds outside 0–3600", async () => {
-    const registry = new PluginRegistry([...builtinPlugins, ...stallingWorld().plugins]);
+    const registry = new PluginRegistry([...builtinPlugins, jsonRecordsDecoder, ...stallingWorld().plugins]);
     await expect(parsePipelineText(file(3601), { registry })).rejects.toMatchObject({
       problems: [{ path: "shutdownTimeoutSeconds", message: expect.stringMatching(/3600/) }],
     });
@@ -436,61 +447,43 @@ describe("runtime memory bound", () => {
 });
 
 describe("runtime prefilter", () => {
-  const pipeline = (decoder: string) => `
+  // The CloudTrail decoder's own skipping in a pipeline (unparsed records, strict) is tested
+  // with it, in packages/cli/test/decoder-prefilter.test.ts.
+  const pipeline = `
 pipelines:
   - name: p
     source: { type: memory }
-    decoder: ${decoder}
     routes:
       - { name: users, match: { type: event-pattern, pattern: { eventSource: [iam.amazonaws.com], eventName: [CreateUser] } }, to: [security] }
     sinks:
       security: { type: memory }
 `;
-  async function runWith(world: ReturnType<typeof memoryWorld>, decoder: string) {
-    const registry = new PluginRegistry([...builtinPlugins, ...world.plugins]);
-    const loaded = await parsePipelineText(pipeline(decoder), { registry });
-    return runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true });
-  }
-  const records = [
-    record("1", "ListUsers"),
-    record("2", "CreateUser"),
-    record("3", "GetUser"),
-    record("4", "RunInstances", "ec2.amazonaws.com"),
-  ];
-  // Record 3 has a syntax error (`tru`) but no route can match it; its brackets and strings hold.
-  const corrupt = JSON.stringify({ Records: records }).replace('"GetUser"', '"GetUser","bad":tru');
 
-  it("counts the records the decoder skipped unparsed, and routes the others", async () => {
-    const world = memoryWorld([{ id: "m1", objects: [records] }]);
-    const summary = await runWith(world, "{ type: cloudtrail }");
+  it("counts the records the decoder skipped, and routes the others", async () => {
+    const world = memoryWorld([
+      {
+        id: "m1",
+        objects: [
+          [
+            record("1", "ListUsers"),
+            record("2", "CreateUser"),
+            record("3", "GetUser"),
+            record("4", "RunInstances", "ec2.amazonaws.com"),
+          ],
+        ],
+      },
+    ]);
+    const tally = { skipped: 0 };
+    const registry = new PluginRegistry([
+      ...builtinPlugins,
+      jsonRecordsDecoderPlugin(tally),
+      ...world.plugins,
+    ]);
+    const loaded = await parsePipelineText(pipeline, { registry });
+    const summary = await runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true });
     expect(world.received.get("security")!.map((r) => r.eventID)).toEqual(["2"]);
+    expect(tally.skipped).toBe(3);
     expect(summary.pipelines[0]!.records).toBe(4);
     expect(world.acked).toEqual(["m1"]);
-  });
-
-  it("lets a syntax error in a record no route matches pass, unless the decoder is strict", async () => {
-    const lenient = memoryWorld([{ id: "m1", objects: [corrupt] }]);
-    const summary = await runWith(lenient, "{ type: cloudtrail }");
-    expect(lenient.received.get("security")!.map((r) => r.eventID)).toEqual(["2"]);
-    expect(summary.pipelines[0]!.records).toBe(4);
-    expect(lenient.acked).toEqual(["m1"]);
-
-    const strict = memoryWorld([{ id: "m1", objects: [corrupt] }]);
-    await runWith(strict, "{ type: cloudtrail, strict: true }");
-    expect(strict.acked).toEqual([]);
-    expect(strict.nacked.map((n) => [n.id, (n.error as DecodeError).code])).toEqual([["m1", "InvalidJson"]]);
-  });
-
-  it("still refuses a record no route matches whose brackets do not close", async () => {
-    const text = JSON.stringify({ Records: records });
-    const unclosed = [
-      text.slice(0, -3),
-      text.replace('"iam.amazonaws.com"},{"eventID":"4"', '"iam.amazonaws.com",{"eventID":"4"'),
-    ];
-    expect(unclosed.every((body) => body !== text && body.length < text.length)).toBe(true);
-    const world = memoryWorld(unclosed.map((body, i) => ({ id: `m${i}`, objects: [body] })));
-    await runWith(world, "{ type: cloudtrail }");
-    expect(world.acked).toEqual([]);
-    expect(world.nacked.map((n) => (n.error as DecodeError).code)).toEqual(["InvalidJson", "InvalidJson"]);
   });
 });

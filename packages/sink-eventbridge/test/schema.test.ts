@@ -1,9 +1,10 @@
 import { builtinPlugins, checkPipelineFile, PluginRegistry } from "@trailrouter/core";
+import { cloudtrailDecoder } from "@trailrouter/decoder-cloudtrail";
 import { eventBridgeSink } from "@trailrouter/sink-eventbridge";
 import { sqsSource } from "@trailrouter/source-sqs";
 import { describe, expect, it } from "vitest";
 
-const registry = () => new PluginRegistry([...builtinPlugins, sqsSource, eventBridgeSink]);
+const registry = () => new PluginRegistry([...builtinPlugins, cloudtrailDecoder, sqsSource, eventBridgeSink]);
 
 function pipelineFile(sink: Record<string, unknown>) {
   return {

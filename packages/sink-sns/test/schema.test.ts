@@ -5,11 +5,12 @@ import {
   PluginRegistry,
   parsePipelineText,
 } from "@trailrouter/core";
+import { cloudtrailDecoder } from "@trailrouter/decoder-cloudtrail";
 import { snsSink } from "@trailrouter/sink-sns";
 import { sqsSource } from "@trailrouter/source-sqs";
 import { describe, expect, it } from "vitest";
 
-const registry = () => new PluginRegistry([...builtinPlugins, sqsSource, snsSink]);
+const registry = () => new PluginRegistry([...builtinPlugins, cloudtrailDecoder, sqsSource, snsSink]);
 
 function pipelineFile(sink: Record<string, unknown>) {
   return {

@@ -9,6 +9,7 @@ import {
   type Sink,
   type TrailRecord,
 } from "@trailrouter/core";
+import { cloudtrailDecoder } from "@trailrouter/decoder-cloudtrail";
 import { type EventBridgeCloudTrailEvent, toEventBridgeEvent } from "@trailrouter/delivery";
 import { type LocalAws, pluginContext, recordCommands, startLocalAws } from "@trailrouter/local-aws";
 import { encodeRecord, type SqsSinkConfig, sqsSink } from "@trailrouter/sink-sqs";
@@ -424,7 +425,7 @@ describe("sqs sink with format: eventbridge", () => {
 });
 
 describe("sqs sink options in a pipeline file", () => {
-  const registry = () => new PluginRegistry([...builtinPlugins, sqsSource, sqsSink]);
+  const registry = () => new PluginRegistry([...builtinPlugins, cloudtrailDecoder, sqsSource, sqsSink]);
   const pipelineFile = (sink: Record<string, unknown>) => ({
     pipelines: [
       {

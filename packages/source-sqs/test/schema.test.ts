@@ -1,4 +1,5 @@
 import { builtinPlugins, checkPipelineFile, definePlugin, PluginRegistry } from "@trailrouter/core";
+import { cloudtrailDecoder } from "@trailrouter/decoder-cloudtrail";
 import { sqsSource } from "@trailrouter/source-sqs";
 import { describe, expect, it } from "vitest";
 
@@ -31,7 +32,8 @@ function pipelineFile(source: Record<string, unknown>) {
   };
 }
 
-const registry = () => new PluginRegistry([...builtinPlugins, sqsSource, anyMatcher, nullSink]);
+const registry = () =>
+  new PluginRegistry([...builtinPlugins, cloudtrailDecoder, sqsSource, anyMatcher, nullSink]);
 
 describe("sqs source options in a pipeline file", () => {
   it("fills in the defaults", () => {
@@ -87,7 +89,8 @@ const sqsSink = definePlugin({
   }),
 });
 
-const fileRegistry = () => new PluginRegistry([...builtinPlugins, sqsSource, anyMatcher, nullSink, sqsSink]);
+const fileRegistry = () =>
+  new PluginRegistry([...builtinPlugins, cloudtrailDecoder, sqsSource, anyMatcher, nullSink, sqsSink]);
 
 function pipeline(
   name: string,

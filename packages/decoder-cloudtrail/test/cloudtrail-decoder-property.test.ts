@@ -3,10 +3,11 @@
  * then check the shape), on generated files, good and broken: same records, same errors.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import { CloudTrailDecoder, DecodeError, type SourceObject, type TrailRecord } from "@trailrouter/core";
+import { DecodeError, type SourceObject, type TrailRecord } from "@trailrouter/core";
+import { CloudTrailDecoder } from "@trailrouter/decoder-cloudtrail";
+import { loadSampleRecords } from "@trailrouter/local-aws";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadSampleRecords } from "./fixtures/cloudtrail-samples.js";
 
 const location = { bucket: "trail-bucket", key: "AWSLogs/123456789012/CloudTrail/us-east-1/file.json.gz" };
 

@@ -1,20 +1,22 @@
 import { gzipSync } from "node:zlib";
 import {
-  builtinPlugins,
-  CloudTrailDecoder,
-  cloudtrailDecoder,
-  DEFAULT_CHUNK_SIZE,
-  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DEFAULT_DECODER,
   DecodeError,
-  MIN_CHUNK_SIZE,
   PluginError,
   PluginRegistry,
   type SourceObject,
   type TrailRecord,
 } from "@trailrouter/core";
+import {
+  CloudTrailDecoder,
+  cloudtrailDecoder,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+} from "@trailrouter/decoder-cloudtrail";
+import { loadSampleRecords } from "@trailrouter/local-aws";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
-import { loadFixtureRecords, loadSampleRecords } from "./fixtures/cloudtrail-samples.js";
+import { MIN_CHUNK_SIZE } from "../src/cloudtrail.js";
 
 const location = {
   bucket: "trail-bucket",
@@ -210,8 +212,10 @@ describe("the cloudtrail decoder: bad files", () => {
 });
 
 describe("the cloudtrail decoder plugin", () => {
-  it("is registered among the built-in plugins", () => {
-    expect(new PluginRegistry(builtinPlugins).get("decoder", "cloudtrail")).toBe(cloudtrailDecoder);
+  it("is the decoder a pipeline gets when its file names none", () => {
+    expect(new PluginRegistry([cloudtrailDecoder]).get("decoder", DEFAULT_DECODER.type)).toBe(
+      cloudtrailDecoder,
+    );
   });
 
   it("defaults the limit to 256 MiB and takes another", async () => {
@@ -289,19 +293,5 @@ describe("the cloudtrail decoder: streaming", () => {
     for (const chunkSize of [64, 100, 1000, 4096, 1 << 20]) {
       expect(await collect(new CloudTrailDecoder({ chunkSize }), object(body))).toEqual(expected);
     }
-  });
-});
-
-describe("the sample records", () => {
-  it("fall back to the fixture when the shared samples are not on this machine", () => {
-    const fallback = loadSampleRecords("/nonexistent/cloudtrail-samples");
-    expect(fallback).toEqual(loadFixtureRecords());
-    expect(fallback.map((record) => record.eventName)).toEqual([
-      "StopLogging",
-      "ConsoleLogin",
-      "AuthorizeSecurityGroupIngress",
-      "CreateUser",
-      "ModifyImageAttribute",
-    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { gzipSync } from "node:zlib";
-import { CloudTrailDecoder, DecodeError, type SourceObject, type TrailRecord } from "@trailrouter/core";
+import { DecodeError, type SourceObject, type TrailRecord } from "@trailrouter/core";
+import { CloudTrailDecoder } from "@trailrouter/decoder-cloudtrail";
 import { describe, expect, it } from "vitest";
 
 const location = { bucket: "trail-bucket", key: "AWSLogs/123456789012/CloudTrail/us-east-1/file.json.gz" };

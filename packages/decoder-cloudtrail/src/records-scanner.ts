@@ -14,8 +14,7 @@
  * walking its brackets and strings, reported to `skipped`, and not returned. Its structure is
  * checked that way, its contents (literals, commas, colons) are not.
  */
-import { DecodeError, type ErrorContext } from "../errors.js";
-import type { DecodeOptions, TrailRecord } from "../interfaces.js";
+import { DecodeError, type DecodeOptions, type ErrorContext, type TrailRecord } from "@trailrouter/core";
 
 const TAB = 0x09;
 const LINE_FEED = 0x0a;

@@ -15,9 +15,15 @@
  */
 import { constants } from "node:buffer";
 import { createGunzip, gunzipSync } from "node:zlib";
-import { DecodeError, PluginError } from "../errors.js";
-import type { DecodeOptions, Decoder, SourceObject, TrailRecord } from "../interfaces.js";
-import { definePlugin } from "../plugin.js";
+import {
+  DecodeError,
+  type DecodeOptions,
+  type Decoder,
+  definePlugin,
+  PluginError,
+  type SourceObject,
+  type TrailRecord,
+} from "@trailrouter/core";
 import { RecordsScanner, type ScannedObject } from "./records-scanner.js";
 import { Utf8Chunks } from "./utf8-chunks.js";
 
