@@ -16,6 +16,7 @@ import {
 } from "@trailrouter/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { jsonRecordsDecoder } from "./support.js";
 
 const records: TrailRecord[] = [
   { eventID: "1", eventName: "CreateUser", eventSource: "iam.amazonaws.com" },
@@ -84,7 +85,7 @@ pipelines:
 
 describe("a plugin's own metrics", () => {
   it("are in the run's registry with their pipeline, shared by the plugin's instances, and in the summary", async () => {
-    const registry = new PluginRegistry([...builtinPlugins, source, countingSink] as AnyPlugin[]);
+    const registry = new PluginRegistry([...builtinPlugins, jsonRecordsDecoder, source, countingSink] as AnyPlugin[]);
     const loaded = await parsePipelineText(PIPELINE, { registry });
     const metrics = new RouterMetrics();
     const summary = await runPipelines(loaded, {
