@@ -1,6 +1,6 @@
 import { cloudtrailDecoder } from "./decoders/cloudtrail.js";
 import { eventNameMatcher } from "./matchers/event-name.js";
-import { eventPatternMatcher } from "./matchers/event-pattern/index.js";
+import { eventPatternMatcher } from "./matchers/event-pattern.js";
 import type { AnyPlugin } from "./plugin.js";
 
 /** The plugins every registry starts with. */

@@ -15,7 +15,7 @@ export * from "./delivery/sink.js";
 export * from "./errors.js";
 export * from "./interfaces.js";
 export * from "./matchers/event-name.js";
-export * from "./matchers/event-pattern/index.js";
+export * from "./matchers/event-pattern.js";
 export * from "./metrics.js";
 export * from "./plugin.js";
 export * from "./registry.js";

@@ -1,13 +1,13 @@
 import {
   type CompiledRoute,
-  compileEventPattern,
   type Matcher,
-  PatternError,
   type RouteDefinition,
   RoutedBatch,
   Router,
   type TrailRecord,
+  TrailrouterError,
 } from "@trailrouter/core";
+import { compileEventPattern, PatternError } from "@trailrouter/event-pattern";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadSampleRecords } from "./fixtures/cloudtrail-samples.js";
@@ -95,6 +95,21 @@ describe("Router", () => {
     );
   });
 
+  it("has the prefilter of the patterns only when every route is an event pattern", () => {
+    const patternRoute = { name: "users", pattern: { eventName: ["CreateUser"] }, to: ["users"] };
+    const router = new Router([patternRoute]);
+    expect(router.mayMatch?.('{"eventName":"CreateUser"}')).toBe(true);
+    expect(router.mayMatch?.('{"eventName":"DeleteUser"}')).toBe(false);
+    const withMatcher = new Router([
+      patternRoute,
+      { name: "all", matcher: { matches: () => true }, to: ["all"] },
+    ]);
+    expect(withMatcher.mayMatch).toBeUndefined();
+    const batch = new RoutedBatch();
+    withMatcher.route({ eventName: "DeleteUser" }, batch);
+    expect(batch.perRoute.get("all")).toBe(1);
+  });
+
   it("refuses an invalid pattern, naming the route", () => {
     let error: unknown;
     try {
@@ -102,7 +117,10 @@ describe("Router", () => {
     } catch (thrown) {
       error = thrown;
     }
-    expect(error).toBeInstanceOf(PatternError);
-    expect((error as PatternError).context).toMatchObject({ path: "eventName", pattern: "broken" });
+    expect(error).toBeInstanceOf(TrailrouterError);
+    expect(error).toMatchObject({ stage: "pattern", code: "InvalidEventPattern" });
+    expect((error as TrailrouterError).message).toBe("eventName: Empty arrays are not allowed");
+    expect((error as TrailrouterError).context).toMatchObject({ path: "eventName", pattern: "broken" });
+    expect((error as TrailrouterError).cause).toBeInstanceOf(PatternError);
   });
 });

@@ -16,7 +16,7 @@ import type {
   SourceObject,
   TrailRecord,
 } from "../interfaces.js";
-import { eventPatternMatcher } from "../matchers/event-pattern/plugin.js";
+import { eventPatternMatcher } from "../matchers/event-pattern.js";
 import type { RouterMetrics } from "../metrics.js";
 import type { PluginContext, PluginKind, PluginKinds } from "../plugin.js";
 import type { PluginRegistry } from "../registry.js";

@@ -1,5 +1,6 @@
+import { type CompiledPatternSet, compilePatterns, PatternError } from "@trailrouter/event-pattern";
+import { TrailrouterError } from "../errors.js";
 import type { Matcher, TrailRecord } from "../interfaces.js";
-import { type CompiledPatternSet, compilePatterns } from "../matchers/event-pattern/pattern-set.js";
 
 export interface CompiledRoute {
   readonly name: string;
@@ -55,7 +56,10 @@ export class Router {
   /** Sinks the record being routed has been added to; `route` runs synchronously, so one set serves all records. */
   private readonly sinksOfRecord = new Set<string>();
 
-  /** Throws the PatternError of an invalid pattern, with the route's name as `pattern` in its context. */
+  /**
+   * Throws an `InvalidEventPattern` error for an invalid pattern, with the path in the pattern
+   * and the route's name as `path` and `pattern` in its context.
+   */
   constructor(routes: readonly RouteDefinition[]) {
     this.routes = routes;
     const patternRoutes: number[] = [];
@@ -68,12 +72,7 @@ export class Router {
     this.patterns =
       patternRoutes.length === 0
         ? undefined
-        : compilePatterns(
-            patternRoutes.map((position) => {
-              const route = routes[position] as PatternRoute;
-              return [route.name, route.pattern] as const;
-            }),
-          );
+        : compileRoutePatterns(patternRoutes.map((position) => routes[position] as PatternRoute));
     const prefilter = matcherRoutes.length === 0 ? this.patterns?.prefilter : undefined;
     this.mayMatch = prefilter === undefined ? undefined : (recordJson) => prefilter.mayMatch(recordJson);
   }
@@ -121,4 +120,19 @@ export class Router {
 
 function isPatternRoute(route: RouteDefinition): route is PatternRoute {
   return !("matcher" in route);
+}
+
+function compileRoutePatterns(routes: readonly PatternRoute[]): CompiledPatternSet {
+  try {
+    return compilePatterns(routes.map((route) => [route.name, route.pattern] as const));
+  } catch (error) {
+    if (!(error instanceof PatternError)) throw error;
+    throw new TrailrouterError(
+      "pattern",
+      error.code,
+      error.message,
+      { path: error.path, pattern: error.pattern },
+      { cause: error },
+    );
+  }
 }

@@ -1,6 +1,5 @@
-import { PatternError } from "../../errors.js";
-import { definePlugin } from "../../plugin.js";
-import { compileEventPattern } from "./compile.js";
+import { compileEventPattern, PatternError } from "@trailrouter/event-pattern";
+import { definePlugin } from "../plugin.js";
 
 export interface EventPatternMatcherConfig {
   /** An EventBridge event pattern, applied to the CloudTrail record itself (not to an EventBridge envelope). */
