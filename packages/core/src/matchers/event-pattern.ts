@@ -1,4 +1,6 @@
-import { compileEventPattern, PatternError } from "@trailrouter/event-pattern";
+import { compileEventPattern, compilePatterns, PatternError } from "@trailrouter/event-pattern";
+import { TrailrouterError } from "../errors.js";
+import type { MatcherSet } from "../interfaces.js";
 import { definePlugin } from "../plugin.js";
 
 export interface EventPatternMatcherConfig {
@@ -34,5 +36,30 @@ export const eventPatternMatcher = definePlugin<"matcher", EventPatternMatcherCo
   },
   create(config) {
     return compileEventPattern(config.pattern);
+  },
+  /**
+   * All the pipeline's event-pattern routes in one compiled set: one walk of each record for all
+   * of them, and its prefilter as `mayMatch` when every pattern pins a literal. An invalid pattern
+   * throws an `InvalidEventPattern` error with its path and the route's name in its context.
+   */
+  compileSet(routes): MatcherSet {
+    let set: ReturnType<typeof compilePatterns>;
+    try {
+      set = compilePatterns(routes.map((route) => [route.name, route.config.pattern] as const));
+    } catch (error) {
+      if (!(error instanceof PatternError)) throw error;
+      throw new TrailrouterError(
+        "pattern",
+        error.code,
+        error.message,
+        { path: error.path, pattern: error.pattern, route: error.pattern },
+        { cause: error },
+      );
+    }
+    const prefilter = set.prefilter;
+    return {
+      matchIndices: (record) => set.matchIndices(record),
+      ...(prefilter && { mayMatch: (recordJson: string) => prefilter.mayMatch(recordJson) }),
+    };
   },
 });
