@@ -100,6 +100,14 @@ export class Router {
 
   /** Adds the record to `batch` under every sink of every route it matches, routes in file order. */
   route(record: TrailRecord, batch: RoutedBatch): void {
+    this.sinksOfRecord.clear();
+    if (this.sets.length === 1 && this.matcherRoutes.length === 0) {
+      // Every route in one set (all event patterns): its matches are the routes, in order.
+      const { set, positions } = this.sets[0]!;
+      const indices = set.matchIndices(record);
+      for (let i = 0; i < indices.length; i++) this.add(positions[indices[i]!]!, record, batch);
+      return;
+    }
     const matched = this.matched;
     matched.length = 0;
     // Each source gives ascending positions; more than one source needs a merge.
@@ -116,7 +124,6 @@ export class Router {
     }
     if (matched.length > before) sources++;
     if (sources > 1) matched.sort(ascending);
-    this.sinksOfRecord.clear();
     for (let i = 0; i < matched.length; i++) this.add(matched[i]!, record, batch);
   }
 
