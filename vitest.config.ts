@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Tests run against the sources of the workspace packages, not their build output.
     alias: {
+      "@trailrouter/event-pattern": src("event-pattern"),
       "@trailrouter/core": src("core"),
       "@trailrouter/delivery": src("delivery"),
       "@trailrouter/decoder-cloudtrail": src("decoder-cloudtrail"),

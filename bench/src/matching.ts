@@ -4,12 +4,8 @@
  * reported as ratios. Exits 1 if matching 1,000 routes runs at less than half the speed of 10.
  */
 import { cpus, totalmem } from "node:os";
-import {
-  type CompiledPattern,
-  compileEventPattern,
-  compilePatterns,
-  type TrailRecord,
-} from "@trailrouter/core";
+import type { TrailRecord } from "@trailrouter/core";
+import { type CompiledPattern, compileEventPattern, compilePatterns } from "@trailrouter/event-pattern";
 import { generateTraffic, loadSampleRecords } from "@trailrouter/local-aws";
 import { realisticRoutes } from "./routes.js";
 import { printTable } from "./table.js";

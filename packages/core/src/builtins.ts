@@ -1,5 +1,5 @@
 import { eventNameMatcher } from "./matchers/event-name.js";
-import { eventPatternMatcher } from "./matchers/event-pattern/index.js";
+import { eventPatternMatcher } from "./matchers/event-pattern.js";
 import type { AnyPlugin } from "./plugin.js";
 
 /** The plugins every registry starts with. */

@@ -120,20 +120,6 @@ export class ConfigError extends TrailrouterError {
   }
 }
 
-/** An event pattern that EventBridge would refuse. `path` points inside the pattern. */
-export class PatternError extends TrailrouterError {
-  static override readonly errorKind: string = "PatternError";
-  override readonly name = "PatternError";
-  readonly path: string;
-  readonly reason: string;
-
-  constructor(path: string, reason: string) {
-    super("pattern", "InvalidEventPattern", path ? `${path}: ${reason}` : reason, { path });
-    this.path = path;
-    this.reason = reason;
-  }
-}
-
 /** A plugin could not be loaded, found or created. */
 export class PluginError extends TrailrouterError {
   static override readonly errorKind: string = "PluginError";

@@ -8,7 +8,7 @@ export type * from "./config/types.js";
 export * from "./errors.js";
 export * from "./interfaces.js";
 export * from "./matchers/event-name.js";
-export * from "./matchers/event-pattern/index.js";
+export * from "./matchers/event-pattern.js";
 export * from "./metrics.js";
 export * from "./plugin.js";
 export * from "./record-size.js";

@@ -103,6 +103,20 @@ export interface Matcher {
   matches(record: TrailRecord): boolean;
 }
 
+/**
+ * Several routes matched at once, in one pass over each record: what a matcher plugin's
+ * `compileSet` returns for the routes of a pipeline that use it.
+ */
+export interface MatcherSet {
+  /** Positions, in the routes given to `compileSet`, of the routes `record` matches: ascending. */
+  matchIndices(record: TrailRecord): readonly number[];
+  /**
+   * False only when no route of the set can match the record whose JSON text is `recordJson`
+   * (see DecodeOptions.mayMatch). Leave it out when the set cannot tell from the text.
+   */
+  mayMatch?(recordJson: string): boolean;
+}
+
 /** One record a sink could not deliver, and why. */
 export interface FailedDelivery {
   readonly record: TrailRecord;

@@ -1,5 +1,5 @@
 import type { DependencyContainer } from "tsyringe";
-import type { Decoder, Matcher, Sink, Source } from "./interfaces.js";
+import type { Decoder, Matcher, MatcherSet, Sink, Source } from "./interfaces.js";
 import type { AwsClientFactory, Clock, Logger, PipelineMetrics } from "./services.js";
 
 /** What each kind of plugin creates. */
@@ -58,6 +58,12 @@ export interface PluginValidateContext {
   readonly file: Readonly<Record<string, unknown>>;
 }
 
+/** A route given to a matcher plugin's `compileSet`: its name and its `match` block. */
+export interface MatcherSetRoute<Config = Record<string, unknown>> {
+  readonly name: string;
+  readonly config: Config & { type: string };
+}
+
 /**
  * A plugin is a value: a kind, a type name (the `type:` in the pipeline file), the schema of
  * its options, and a constructor.
@@ -76,6 +82,14 @@ export interface Plugin<K extends PluginKind = PluginKind, Config = Record<strin
     context: PluginValidateContext,
   ): readonly { path: string; message: string }[];
   create(config: Config & { type: string }, context: PluginContext): PluginKinds[K] | Promise<PluginKinds[K]>;
+  /**
+   * Matchers only, optional: compiles all the routes of a pipeline whose `match` is of this type
+   * into one MatcherSet, matched in one pass per record (the way the event-pattern matcher
+   * compiles its patterns together). The runtime then calls it, once per pipeline, instead of
+   * `create` for those routes. It may throw for a route it cannot compile: say which, with the
+   * route's name as `route` in the context of a TrailrouterError.
+   */
+  compileSet?(routes: readonly MatcherSetRoute<Config>[]): MatcherSet;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a plugin of any config shape

@@ -172,6 +172,10 @@ function assertPlugin(value: unknown, where: string): asserts value is AnyPlugin
       problems.push('schema must be an object schema with "properties"');
     else problems.push(...schemaShapeProblems(p.schema));
     if (typeof p.create !== "function") problems.push("create must be a function");
+    if (p.compileSet !== undefined) {
+      if (p.kind !== "matcher") problems.push("compileSet is for matcher plugins only");
+      else if (typeof p.compileSet !== "function") problems.push("compileSet must be a function");
+    }
   }
   if (problems.length > 0) {
     throw new PluginError("InvalidPlugin", `${where}: not a valid plugin: ${problems.join("; ")}`);

@@ -85,7 +85,12 @@ pipelines:
 
 describe("a plugin's own metrics", () => {
   it("are in the run's registry with their pipeline, shared by the plugin's instances, and in the summary", async () => {
-    const registry = new PluginRegistry([...builtinPlugins, jsonRecordsDecoder, source, countingSink] as AnyPlugin[]);
+    const registry = new PluginRegistry([
+      ...builtinPlugins,
+      jsonRecordsDecoder,
+      source,
+      countingSink,
+    ] as AnyPlugin[]);
     const loaded = await parsePipelineText(PIPELINE, { registry });
     const metrics = new RouterMetrics();
     const summary = await runPipelines(loaded, {

@@ -45,6 +45,27 @@ describe("PluginRegistry", () => {
     expect(b.find("sink", "null")).toBeUndefined();
   });
 
+  it("takes compileSet on a matcher plugin only, as a function", () => {
+    const matcher = {
+      kind: "matcher",
+      type: "names",
+      schema: { type: "object", properties: {} },
+      create: () => ({ matches: () => false }),
+    };
+    const registry = new PluginRegistry();
+    registry.register({ ...matcher, compileSet: () => ({ matchIndices: () => [] }) } as AnyPlugin);
+    expect(() => registry.register({ ...matcher, type: "other", compileSet: true } as never)).toThrow(
+      /compileSet must be a function/,
+    );
+    expect(() =>
+      registry.register({
+        ...nullSink,
+        type: "other",
+        compileSet: () => ({ matchIndices: () => [] }),
+      } as never),
+    ).toThrow(/compileSet is for matcher plugins only/);
+  });
+
   it("loads plugin modules relative to a directory and validates their shape", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "trailrouter-plugins-"));
     await writeFile(

@@ -487,3 +487,66 @@ pipelines:
     expect(world.acked).toEqual(["m1"]);
   });
 });
+
+describe("runtime matcher plugins with compileSet", () => {
+  /** Routes by event name, compiled together; its `mayMatch` looks for the names in the text. */
+  function eventNamesPlugin() {
+    const compiled: string[][] = [];
+    let created = 0;
+    const plugin = definePlugin<"matcher", { names: string[] }>({
+      kind: "matcher",
+      type: "event-names",
+      schema: {
+        type: "object",
+        properties: { names: { type: "array", items: { type: "string" } } },
+        required: ["names"],
+        additionalProperties: false,
+      },
+      create: () => {
+        created++;
+        return { matches: () => false };
+      },
+      compileSet(routes) {
+        compiled.push(routes.map((route) => route.name));
+        return {
+          matchIndices: (r) =>
+            routes.flatMap((route, i) => (route.config.names.includes(r.eventName!) ? [i] : [])),
+          mayMatch: (json) => routes.some((route) => route.config.names.some((n) => json.includes(`"${n}"`))),
+        };
+      },
+    });
+    return { plugin, compiled, created: () => created };
+  }
+
+  it("compiles a plugin's routes once per pipeline instead of creating them, in file order with the others", async () => {
+    const eventNames = eventNamesPlugin();
+    const records = [record("1", "CreateUser"), record("2", "ListUsers"), record("3", "ConsoleLogin")];
+    // A syntax error in the record no route matches: it passes only if that record is skipped unparsed.
+    const text = JSON.stringify({ Records: records }).replace('"ListUsers"', '"ListUsers","bad":tru');
+    const world = memoryWorld([{ id: "m1", objects: [text] }]);
+    const registry = new PluginRegistry([...builtinPlugins, ...world.plugins, eventNames.plugin]);
+    const loaded = await parsePipelineText(
+      `
+pipelines:
+  - name: p
+    source: { type: memory }
+    routes:
+      - { name: logins, match: { type: event-names, names: [ConsoleLogin] }, to: [security] }
+      - { name: users, match: { type: event-pattern, pattern: { eventName: [CreateUser] } }, to: [archive] }
+      - { name: creates, match: { type: event-names, names: [CreateUser] }, to: [security] }
+    sinks:
+      security: { type: memory }
+      archive: { type: memory }
+`,
+      { registry },
+    );
+    const summary = await runPipelines(loaded, { registry, logger: pino({ level: "silent" }), once: true });
+    expect(eventNames.compiled).toEqual([["logins", "creates"]]);
+    expect(eventNames.created()).toBe(0);
+    expect(world.received.get("security")!.map((r) => r.eventID)).toEqual(["1", "3"]);
+    expect(world.received.get("archive")!.map((r) => r.eventID)).toEqual(["1"]);
+    // Both sets tell from the text: ListUsers was skipped unparsed, and is still counted.
+    expect(summary.pipelines[0]!.records).toBe(3);
+    expect(world.acked).toEqual(["m1"]);
+  });
+});

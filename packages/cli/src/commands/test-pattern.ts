@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { compileEventPattern, PatternError } from "@trailrouter/core";
+import { compileEventPattern, PatternError } from "@trailrouter/event-pattern";
 import { EXIT_CONFIG, EXIT_OK } from "../load.js";
 
 export interface TestPatternOptions {

@@ -7,10 +7,10 @@ export {
 } from "./pipeline.js";
 export {
   type CompiledRoute,
-  type PatternRoute,
   type RouteDefinition,
   RoutedBatch,
   Router,
+  type SetRoute,
 } from "./router.js";
 export { type RunPipelinesOptions, runPipelines } from "./run.js";
 export { type PipelineSummary, type RunSummary, summarize } from "./summary.js";

@@ -22,7 +22,6 @@ import type {
   SourceObject,
   TrailRecord,
 } from "../interfaces.js";
-import { eventPatternMatcher } from "../matchers/event-pattern/plugin.js";
 import type { RouterMetrics } from "../metrics.js";
 import type { PluginContext, PluginKind, PluginKinds } from "../plugin.js";
 import { jsonBytesAtLeast } from "../record-size.js";
@@ -161,15 +160,14 @@ export class Pipeline {
       for (const [name, block] of Object.entries(config.sinks))
         sinks.set(name, await build("sink", name, block));
       container.register(TOKENS.Sinks, { useValue: sinks as ReadonlyMap<string, Sink> });
-      // Event patterns are compiled together, into one matcher for all of them; other matchers
-      // are plugin instances.
-      const compiledTogether = (block: PluginConfig) =>
-        deps.registry.find("matcher", block.type) === eventPatternMatcher;
+      // The routes of a matcher plugin with compileSet (event patterns) are compiled together by
+      // the router, into one set for all of them; other matchers are plugin instances.
       const routes: RouteDefinition[] = [];
       for (const route of config.routes) {
+        const plugin = deps.registry.get("matcher", route.match.type);
         routes.push(
-          compiledTogether(route.match)
-            ? { name: route.name, pattern: route.match.pattern, to: route.to }
+          typeof plugin.compileSet === "function"
+            ? { name: route.name, plugin, match: route.match, to: route.to }
             : { name: route.name, matcher: await build("matcher", route.name, route.match), to: route.to },
         );
       }
@@ -177,10 +175,7 @@ export class Pipeline {
       try {
         router = new Router(routes);
       } catch (error) {
-        throw asTrailrouterError(error, "plugin", {
-          pipeline: config.name,
-          plugin: `matcher:${eventPatternMatcher.type}`,
-        });
+        throw asTrailrouterError(error, "plugin", { pipeline: config.name });
       }
       return new Pipeline(
         config.name,

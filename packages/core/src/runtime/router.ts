@@ -1,5 +1,7 @@
-import type { Matcher, TrailRecord } from "../interfaces.js";
-import { type CompiledPatternSet, compilePatterns } from "../matchers/event-pattern/pattern-set.js";
+import type { PluginConfig } from "../config/types.js";
+import { asTrailrouterError, PluginError } from "../errors.js";
+import type { Matcher, MatcherSet, TrailRecord } from "../interfaces.js";
+import type { AnyPlugin } from "../plugin.js";
 
 export interface CompiledRoute {
   readonly name: string;
@@ -8,14 +10,21 @@ export interface CompiledRoute {
   readonly to: readonly string[];
 }
 
-/** A route whose event pattern is compiled with the other routes' patterns into one matcher. */
-export interface PatternRoute {
+/**
+ * A route whose matcher plugin has `compileSet`: compiled with the other routes of the same
+ * plugin into one MatcherSet.
+ */
+export interface SetRoute {
   readonly name: string;
-  readonly pattern: unknown;
+  /** The matcher plugin of `match.type`; its routes are compiled together. */
+  readonly plugin: AnyPlugin;
+  /** The route's `match` block, as given to `compileSet`. */
+  readonly match: PluginConfig;
+  /** Sink names, in the order of the file. */
   readonly to: readonly string[];
 }
 
-export type RouteDefinition = CompiledRoute | PatternRoute;
+export type RouteDefinition = CompiledRoute | SetRoute;
 
 /**
  * Records of one object, grouped by the sink they go to. A record matched by several routes
@@ -37,61 +46,85 @@ export class RoutedBatch {
   }
 }
 
-const NO_MATCH: readonly number[] = [];
-
 export class Router {
   private readonly routes: readonly RouteDefinition[];
-  /** The pattern routes, matched in one pass; `patternRoutes[i]` is the position of its pattern i. */
-  private readonly patterns: CompiledPatternSet | undefined;
-  private readonly patternRoutes: readonly number[];
+  /** One compiled set per plugin with `compileSet`, in the order of their first route. */
+  private readonly sets: readonly CompiledSet[];
   /** Positions of the routes that have their own Matcher, in file order. */
   private readonly matcherRoutes: readonly number[];
   /**
    * False only for a record's JSON text that no route can match (the decoder may then skip
    * parsing it); undefined when some route can match records no text test rules out: a route
-   * with its own Matcher, or a pattern that pins no literal value.
+   * with its own Matcher, or a set without `mayMatch` (event patterns of which one pins no
+   * literal value).
    */
   readonly mayMatch: ((recordJson: string) => boolean) | undefined;
-  /** Sinks the record being routed has been added to; `route` runs synchronously, so one set serves all records. */
+  /** Positions of the routes the record being routed matches; `route` runs synchronously, so one array serves all records. */
+  private readonly matched: number[] = [];
+  /** Sinks the record being routed has been added to. */
   private readonly sinksOfRecord = new Set<string>();
 
-  /** Throws the PatternError of an invalid pattern, with the route's name as `pattern` in its context. */
+  /**
+   * Compiles the routes of each plugin with `compileSet` together. Throws what `compileSet`
+   * throws (an invalid event pattern: an `InvalidEventPattern` error with the path in the
+   * pattern and the route's name as `path` and `pattern` in its context), with the plugin added.
+   */
   constructor(routes: readonly RouteDefinition[]) {
     this.routes = routes;
-    const patternRoutes: number[] = [];
+    const byPlugin = new Map<AnyPlugin, number[]>();
     const matcherRoutes: number[] = [];
     for (const [position, route] of routes.entries()) {
-      (isPatternRoute(route) ? patternRoutes : matcherRoutes).push(position);
+      if (!isSetRoute(route)) matcherRoutes.push(position);
+      else {
+        const positions = byPlugin.get(route.plugin);
+        if (positions) positions.push(position);
+        else byPlugin.set(route.plugin, [position]);
+      }
     }
-    this.patternRoutes = patternRoutes;
     this.matcherRoutes = matcherRoutes;
-    this.patterns =
-      patternRoutes.length === 0
-        ? undefined
-        : compilePatterns(
-            patternRoutes.map((position) => {
-              const route = routes[position] as PatternRoute;
-              return [route.name, route.pattern] as const;
-            }),
-          );
-    const prefilter = matcherRoutes.length === 0 ? this.patterns?.prefilter : undefined;
-    this.mayMatch = prefilter === undefined ? undefined : (recordJson) => prefilter.mayMatch(recordJson);
+    this.sets = [...byPlugin].map(([plugin, positions]) => ({
+      set: compileSet(
+        plugin,
+        positions.map((position) => routes[position] as SetRoute),
+      ),
+      positions,
+    }));
+    const sets = this.sets.map(({ set }) => set);
+    const everySetTells = sets.length > 0 && sets.every((set) => typeof set.mayMatch === "function");
+    if (matcherRoutes.length > 0 || !everySetTells) this.mayMatch = undefined;
+    else if (sets.length === 1) {
+      const only = sets[0]!;
+      this.mayMatch = (recordJson) => only.mayMatch!(recordJson);
+    } else this.mayMatch = (recordJson) => sets.some((set) => set.mayMatch!(recordJson));
   }
 
   /** Adds the record to `batch` under every sink of every route it matches, routes in file order. */
   route(record: TrailRecord, batch: RoutedBatch): void {
-    const matched = this.patterns ? this.patterns.matchIndices(record) : NO_MATCH;
     this.sinksOfRecord.clear();
-    let next = 0;
-    for (const position of this.matcherRoutes) {
-      while (next < matched.length && this.patternRoutes[matched[next]!]! < position) {
-        this.add(this.patternRoutes[matched[next++]!]!, record, batch);
-      }
-      if ((this.routes[position] as CompiledRoute).matcher.matches(record)) {
-        this.add(position, record, batch);
-      }
+    if (this.sets.length === 1 && this.matcherRoutes.length === 0) {
+      // Every route in one set (all event patterns): its matches are the routes, in order.
+      const { set, positions } = this.sets[0]!;
+      const indices = set.matchIndices(record);
+      for (let i = 0; i < indices.length; i++) this.add(positions[indices[i]!]!, record, batch);
+      return;
     }
-    while (next < matched.length) this.add(this.patternRoutes[matched[next++]!]!, record, batch);
+    const matched = this.matched;
+    matched.length = 0;
+    // Each source gives ascending positions; more than one source needs a merge.
+    let sources = 0;
+    for (const { set, positions } of this.sets) {
+      const indices = set.matchIndices(record);
+      if (indices.length === 0) continue;
+      sources++;
+      for (let i = 0; i < indices.length; i++) matched.push(positions[indices[i]!]!);
+    }
+    const before = matched.length;
+    for (const position of this.matcherRoutes) {
+      if ((this.routes[position] as CompiledRoute).matcher.matches(record)) matched.push(position);
+    }
+    if (matched.length > before) sources++;
+    if (sources > 1) matched.sort(ascending);
+    for (let i = 0; i < matched.length; i++) this.add(matched[i]!, record, batch);
   }
 
   /** The names of the routes that match `record` and feed `sink`, in file order (for dead letters). */
@@ -119,6 +152,41 @@ export class Router {
   }
 }
 
-function isPatternRoute(route: RouteDefinition): route is PatternRoute {
+/** A plugin's compiled routes: `positions[i]` is the position in the file of its route i. */
+interface CompiledSet {
+  readonly set: MatcherSet;
+  readonly positions: readonly number[];
+}
+
+function compileSet(plugin: AnyPlugin, routes: readonly SetRoute[]): MatcherSet {
+  const where = { plugin: `matcher:${plugin.type}` };
+  if (typeof plugin.compileSet !== "function") {
+    throw new PluginError(
+      "NoCompileSet",
+      `the matcher plugin "${plugin.type}" has no compileSet() for route "${routes[0]!.name}"`,
+      { ...where, route: routes[0]!.name },
+    );
+  }
+  let set: MatcherSet;
+  try {
+    set = plugin.compileSet(routes.map((route) => ({ name: route.name, config: route.match })));
+  } catch (error) {
+    throw asTrailrouterError(error, "plugin", where);
+  }
+  if (typeof (set as Partial<MatcherSet> | undefined)?.matchIndices !== "function") {
+    throw new PluginError(
+      "InvalidPluginInstance",
+      `the matcher plugin "${plugin.type}": compileSet() returned no object with matchIndices()`,
+      where,
+    );
+  }
+  return set;
+}
+
+function isSetRoute(route: RouteDefinition): route is SetRoute {
   return !("matcher" in route);
+}
+
+function ascending(a: number, b: number): number {
+  return a - b;
 }

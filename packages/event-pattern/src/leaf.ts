@@ -3,8 +3,9 @@
  * one field must satisfy. A leaf is compiled on its own, without the rest of the pattern, so a
  * matcher that merges many patterns can index and share leaves.
  */
-import { PatternError } from "../../errors.js";
+
 import { CidrBlock } from "./cidr.js";
+import { PatternError } from "./errors.js";
 import { NumericRange } from "./numeric.js";
 import { fieldPath, indexPath, isJsonNumber, isPlainObject } from "./paths.js";
 import { Wildcard } from "./wildcard.js";

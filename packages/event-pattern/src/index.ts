@@ -1,3 +1,7 @@
+/**
+ * The EventBridge event-pattern language, on its own: validate a pattern, compile it, match it
+ * against parsed JSON events; or compile many named patterns into one set matched in one pass.
+ */
 export {
   type CompiledPattern,
   type Conjunction,
@@ -7,8 +11,7 @@ export {
   MAX_PATTERN_ALTERNATIVES,
   MAX_PATTERN_DEPTH,
 } from "./compile.js";
-export { compileLeaf, type ExactValues, Leaf, type ValuePredicate } from "./leaf.js";
+export { PatternError } from "./errors.js";
 export { type CompiledPatternSet, compilePatterns, type NamedPatterns } from "./pattern-set.js";
-export { type EventPatternMatcherConfig, eventPatternMatcher } from "./plugin.js";
-export { compilePrefilter, type RecordPrefilter } from "./prefilter.js";
+export type { RecordPrefilter } from "./prefilter.js";
 export { MAX_WILDCARDS } from "./wildcard.js";

@@ -9,7 +9,7 @@
  * - matching is array-consistent: the fields a pattern reads under an array of objects must all
  *   come from the same element.
  */
-import { PatternError } from "../../errors.js";
+import { PatternError } from "./errors.js";
 import { compileLeaf, type Leaf } from "./leaf.js";
 import { fieldPath, indexPath, isPlainObject } from "./paths.js";
 

@@ -22,8 +22,8 @@
  * `compileEventPattern`. Leaves with `exists: false` are in no group (no value finds them);
  * alternatives made of nothing else are candidates for every event.
  */
-import { TrailrouterError } from "../../errors.js";
 import { type CompiledPattern, type Conjunction, compileConjunction, expandEventPattern } from "./compile.js";
+import { PatternError } from "./errors.js";
 import { type CandidateSink, FieldIndex, type LeafFiling, leafFiling } from "./field-index.js";
 import type { Leaf } from "./leaf.js";
 import { compilePrefilter, type RecordPrefilter } from "./prefilter.js";
@@ -47,7 +47,7 @@ export interface CompiledPatternSet {
 
 /**
  * Validate and compile named patterns into one matcher. An invalid pattern throws its
- * PatternError, with the pattern's name added to the error's context as `pattern`.
+ * PatternError, with the pattern's name as its `pattern`; two patterns of one name throw an Error.
  */
 export function compilePatterns(patterns: NamedPatterns): CompiledPatternSet {
   const entries: (readonly [string, unknown])[] =
@@ -59,17 +59,15 @@ export function compilePatterns(patterns: NamedPatterns): CompiledPatternSet {
   const alternatives: AlternativeSource[] = [];
   entries.forEach(([name, pattern], patternIndex) => {
     if (seen.has(name)) {
-      throw new TrailrouterError("pattern", "DuplicatePatternName", `two patterns are named "${name}"`, {
-        pattern: name,
-      });
+      throw new Error(`two patterns are named "${name}"`);
     }
     seen.add(name);
     let conjunctions: ReturnType<typeof expandEventPattern>;
     try {
       conjunctions = expandEventPattern(pattern);
     } catch (error) {
-      if (error instanceof TrailrouterError) Object.assign(error.context, { pattern: name });
-      throw error;
+      if (!(error instanceof PatternError)) throw error;
+      throw new PatternError(error.path, error.reason, { pattern: name });
     }
     for (const conjunction of conjunctions) {
       alternatives.push({

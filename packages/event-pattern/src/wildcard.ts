@@ -1,4 +1,4 @@
-import { PatternError } from "../../errors.js";
+import { PatternError } from "./errors.js";
 
 /**
  * More `*` in one wildcard than this is refused the way EventBridge refuses rules whose matching

@@ -2,7 +2,7 @@
  * The prefilter of a pattern set: a test on a record's JSON text that must be false only for
  * records no pattern matches, however the text spells them.
  */
-import { compileEventPattern, compilePatterns, RoutedBatch, Router } from "@trailrouter/core";
+import { compileEventPattern, compilePatterns } from "@trailrouter/event-pattern";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadSampleRecords } from "./fixtures/cloudtrail-samples.js";
@@ -102,21 +102,6 @@ describe("the prefilter of a pattern set", () => {
       p: { eventName: ["CreateUser"], errorCode: [{ exists: false }], readOnly: [false] },
     });
     expect(mixed.prefilter?.needles).toEqual(['"CreateUser"']);
-  });
-
-  it("is the router's only when every route is an event pattern", () => {
-    const patternRoute = { name: "users", pattern: { eventName: ["CreateUser"] }, to: ["users"] };
-    const router = new Router([patternRoute]);
-    expect(router.mayMatch?.('{"eventName":"CreateUser"}')).toBe(true);
-    expect(router.mayMatch?.('{"eventName":"DeleteUser"}')).toBe(false);
-    const withMatcher = new Router([
-      patternRoute,
-      { name: "all", matcher: { matches: () => true }, to: ["all"] },
-    ]);
-    expect(withMatcher.mayMatch).toBeUndefined();
-    const batch = new RoutedBatch();
-    withMatcher.route({ eventName: "DeleteUser" }, batch);
-    expect(batch.perRoute.get("all")).toBe(1);
   });
 
   describe("never rules out a record that a pattern matches", () => {

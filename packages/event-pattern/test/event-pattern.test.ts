@@ -1,7 +1,7 @@
-import { compileEventPattern, type TrailRecord } from "@trailrouter/core";
+import { compileEventPattern } from "@trailrouter/event-pattern";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadSampleRecords } from "./fixtures/cloudtrail-samples.js";
+import { loadSampleRecords, type SampleRecord } from "./fixtures/cloudtrail-samples.js";
 import { checkPatternCases } from "./pattern-cases.js";
 
 const json = (text: string): unknown => JSON.parse(text);
@@ -183,7 +183,7 @@ describe("event patterns: nested and dotted keys are the same path", () => {
 
 describe("event patterns on real CloudTrail records", () => {
   const records = loadSampleRecords();
-  const byName = (name: string): TrailRecord => {
+  const byName = (name: string): SampleRecord => {
     const record = records.find((r) => r.eventName === name);
     if (!record) throw new Error(`no sample record ${name}`);
     return record;

@@ -1,5 +1,5 @@
 import { BlockList } from "node:net";
-import { compileEventPattern } from "@trailrouter/core";
+import { compileEventPattern } from "@trailrouter/event-pattern";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkPatternCases } from "./pattern-cases.js";

@@ -2,7 +2,7 @@
  * Table tests of event patterns, run through both matchers: each pattern compiled alone, and
  * every pattern of the table compiled into one set that must give the same answers.
  */
-import { compileEventPattern, compilePatterns } from "@trailrouter/core";
+import { compileEventPattern, compilePatterns } from "@trailrouter/event-pattern";
 import { expect, it } from "vitest";
 
 /** [what the case shows, pattern, event, matches?] */

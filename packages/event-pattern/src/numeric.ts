@@ -1,4 +1,4 @@
-import { PatternError } from "../../errors.js";
+import { PatternError } from "./errors.js";
 import { indexPath, isJsonNumber, show } from "./paths.js";
 
 const NUMERIC_OPERATORS = new Set(["=", "<", "<=", ">", ">="]);

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from "node:net";
-import { PatternError } from "../../errors.js";
+import { PatternError } from "./errors.js";
 import { ipv4ToInteger, parseIpv4, wordMask } from "./ip.js";
 
 /**
