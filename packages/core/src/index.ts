@@ -1,3 +1,5 @@
+// The schema builder plugins write their options with, so that they use the runtime's copy.
+export { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
 export * from "./aws-errors.js";
 export * from "./builtins.js";
 export * from "./config/interpolate.js";

@@ -1,3 +1,4 @@
+import type { Static, TObject } from "@sinclair/typebox";
 import type { DependencyContainer } from "tsyringe";
 import type { Decoder, Matcher, MatcherSet, Sink, Source } from "./interfaces.js";
 import type { AwsClientFactory, Clock, Logger, PipelineMetrics } from "./services.js";
@@ -95,7 +96,23 @@ export interface Plugin<K extends PluginKind = PluginKind, Config = Record<strin
 // biome-ignore lint/suspicious/noExplicitAny: a plugin of any config shape
 export type AnyPlugin = Plugin<PluginKind, any>;
 
-/** Identity helper that type-checks a plugin value. */
+/**
+ * The options a plugin's `create` receives for its schema: what `Static` says, where an option
+ * with a `default` is always there (the file is validated with defaults filled in). Write an
+ * option with a default as `Type.Integer({ default: 20 })` (not `Type.Optional`): the pipeline
+ * file may still leave it out, and `create` never sees it missing.
+ */
+export type ConfigOf<S extends TObject> = Static<S>;
+
+/**
+ * Type-checks a plugin value. With a TypeBox schema (`Type.Object({...})`, re-exported by core),
+ * the config `create`, `validate` and `compileSet` receive is derived from it: one source of truth
+ * for each option, its type, its default and its description.
+ */
+export function definePlugin<K extends PluginKind, S extends TObject>(
+  plugin: Omit<Plugin<K, ConfigOf<S>>, "schema"> & { readonly schema: S },
+): Plugin<K, ConfigOf<S>>;
+export function definePlugin<K extends PluginKind, Config>(plugin: Plugin<K, Config>): Plugin<K, Config>;
 export function definePlugin<K extends PluginKind, Config>(plugin: Plugin<K, Config>): Plugin<K, Config> {
   return plugin;
 }

@@ -32,7 +32,7 @@ export function pluginReference(registry: PluginRegistry): string {
 function pluginSection(plugin: AnyPlugin): string[] {
   const lines = [`### ${plugin.kind} \`${plugin.type}\``, ""];
   if (plugin.description) lines.push(`${plugin.description}.`.replace(/\.\.$/, "."), "");
-  const rows = optionRows(plugin.schema, "", new Set(plugin.schema.required ?? []));
+  const rows = optionRows(plugin.schema, "", requiredOptions(plugin.schema));
   if (rows.length === 0) return [...lines, "No options."];
   lines.push("| option | type | default | description |", "|---|---|---|---|");
   for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
@@ -51,9 +51,19 @@ function optionRows(schema: JsonSchema, prefix: string, required: Set<string>): 
       option.default === undefined ? "" : `\`${JSON.stringify(option.default)}\``,
       escapeCell(String(option.description ?? "")),
     ]);
-    if (nested) rows.push(...optionRows(option, `${path}.`, new Set((option.required as string[]) ?? [])));
+    if (nested) rows.push(...optionRows(option, `${path}.`, requiredOptions(option)));
   }
   return rows;
+}
+
+/** The options a file must give: those the schema requires and that have no default. */
+function requiredOptions(schema: JsonSchema): Set<string> {
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  return new Set(
+    ((schema.required as string[] | undefined) ?? []).filter(
+      (name) => properties[name]?.default === undefined,
+    ),
+  );
 }
 
 function typeOf(schema: JsonSchema): string {

@@ -22,14 +22,35 @@ export const DEFAULT_DECODER = { type: "cloudtrail" } as const;
 
 /** One plugin's branch: its own schema, with `type` fixed to the plugin's type and required. */
 function pluginBranch(plugin: AnyPlugin): JsonSchema {
-  const { schema } = plugin;
+  const schema = optionalDefaults(plugin.schema);
   return {
     ...schema,
     ...(plugin.description ? { description: plugin.description } : {}),
     type: "object",
-    properties: { ...schema.properties, type: { const: plugin.type } },
-    required: [...new Set(["type", ...(schema.required ?? [])])],
+    properties: { ...(schema.properties as Record<string, JsonSchema>), type: { const: plugin.type } },
+    required: [...new Set(["type", ...((schema.required as string[] | undefined) ?? [])])],
     additionalProperties: schema.additionalProperties ?? false,
+  };
+}
+
+/**
+ * The schema with every option that has a `default` left out of its object's `required`: a file
+ * may omit it, and validation fills it in. A TypeBox schema lists an option that is not
+ * `Type.Optional` as required, which is what its type says once defaults are applied.
+ */
+function optionalDefaults(schema: JsonSchema): JsonSchema {
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  if (!properties) return schema;
+  const withDefault = new Set(
+    Object.keys(properties).filter((name) => properties[name]?.default !== undefined),
+  );
+  const required = schema.required as string[] | undefined;
+  return {
+    ...schema,
+    properties: Object.fromEntries(
+      Object.entries(properties).map(([name, property]) => [name, optionalDefaults(property)]),
+    ),
+    ...(required ? { required: required.filter((name) => !withDefault.has(name)) } : {}),
   };
 }
 
