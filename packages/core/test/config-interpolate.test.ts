@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are ${VAR} references on purpose
-import { interpolateEnv } from "@trailrouter/core";
+
 import { describe, expect, it } from "vitest";
+import { interpolateEnv } from "../src/config/interpolate.js";
 
 describe("interpolateEnv", () => {
   const env = { REGION: "eu-west-1", EMPTY: "", QUEUE: "https://sqs/q" };

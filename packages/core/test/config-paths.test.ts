@@ -1,5 +1,5 @@
-import { formatPath, formatPointer, joinPath, pointerToPath } from "@trailrouter/core";
 import { describe, expect, it } from "vitest";
+import { formatPath, formatPointer, joinPath, pointerToPath } from "../src/config/paths.js";
 
 describe("config paths", () => {
   it("writes segments with dots, indexes and quoted odd keys", () => {

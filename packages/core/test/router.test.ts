@@ -1,10 +1,8 @@
 import {
-  type CompiledRoute,
   definePlugin,
   eventPatternMatcher,
   type Matcher,
   type MatcherSetRoute,
-  type RouteDefinition,
   RoutedBatch,
   Router,
   type SetRoute,
@@ -14,6 +12,7 @@ import {
 import { PatternError } from "@trailrouter/event-pattern";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { CompiledRoute, RouteDefinition } from "../src/runtime/router.js";
 import { loadSampleRecords } from "./fixtures/cloudtrail-samples.js";
 
 const records = loadSampleRecords();

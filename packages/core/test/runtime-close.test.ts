@@ -6,7 +6,6 @@ import { Writable } from "node:stream";
 import {
   type AnyPlugin,
   builtinPlugins,
-  CLOSE_GRACE_MS,
   definePlugin,
   type Envelope,
   PluginRegistry,
@@ -17,6 +16,7 @@ import {
 } from "@trailrouter/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { CLOSE_GRACE_MS } from "../src/runtime/pipeline.js";
 import { jsonRecordsDecoder } from "./support.js";
 
 interface LogLine {

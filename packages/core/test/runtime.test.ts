@@ -8,7 +8,6 @@ import {
   DeliveryError,
   definePlugin,
   type Envelope,
-  FLUSH_ROUTED_RECORDS,
   NotificationError,
   PluginRegistry,
   parsePipelineText,
@@ -18,6 +17,7 @@ import {
 } from "@trailrouter/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { FLUSH_ROUTED_RECORDS } from "../src/runtime/pipeline.js";
 import { jsonRecordsDecoder, jsonRecordsDecoderPlugin } from "./support.js";
 
 interface FakeMessage {
