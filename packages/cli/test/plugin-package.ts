@@ -4,6 +4,7 @@
  * tools, so that its own commands (tsc, vitest, trailrouter) run on it unchanged.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -35,6 +36,9 @@ export async function tempDir(prefix: string): Promise<string> {
 /** Gives `dir` a node_modules linking the workspace's packages, as `npm install` would install them. */
 export async function linkWorkspace(dir: string): Promise<void> {
   for (const [name, target] of Object.entries(LINKS)) {
+    if (name.startsWith("@trailrouter/") && !existsSync(path.join(WORKSPACE, target, "dist", "index.js"))) {
+      throw new Error(`${name} is not built: run \`pnpm build\` first (\`pnpm test\` does)`);
+    }
     const link = path.join(dir, "node_modules", name);
     await mkdir(path.dirname(link), { recursive: true });
     await symlink(path.join(WORKSPACE, target), link, "dir");
@@ -88,18 +92,24 @@ export interface FileBlock {
   readonly line: number;
 }
 
+const FENCE = "```";
+
 /** Every fenced block of `markdown`, with its tag's `file=` if it has one. */
 export function fencedBlocks(markdown: string): (Omit<FileBlock, "file"> & { file?: string })[] {
   const blocks: (Omit<FileBlock, "file"> & { file?: string })[] = [];
   const lines = markdown.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\S*)(.*)$/.exec(lines[i]!);
+    // A fence may be indented (a block in a list item): its lines lose that indentation.
+    const open = /^( *)```(\S*)(.*)$/.exec(lines[i]!);
     if (!open) continue;
+    const [, indent = "", lang = "", tag = ""] = open;
     const start = i;
     const body: string[] = [];
-    for (i++; i < lines.length && lines[i] !== "```"; i++) body.push(lines[i]!);
-    const file = /(?:^|\s)file=(\S+)/.exec(open[2]!)?.[1];
-    blocks.push({ lang: open[1]!, text: `${body.join("\n")}\n`, line: start + 1, ...(file ? { file } : {}) });
+    for (i++; i < lines.length && lines[i] !== `${indent}${FENCE}`; i++) {
+      body.push(lines[i]!.startsWith(indent) ? lines[i]!.slice(indent.length) : lines[i]!);
+    }
+    const file = /(?:^|\s)file=(\S+)/.exec(tag)?.[1];
+    blocks.push({ lang, text: `${body.join("\n")}\n`, line: start + 1, ...(file ? { file } : {}) });
   }
   return blocks;
 }
