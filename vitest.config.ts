@@ -15,6 +15,7 @@ export default defineConfig({
       "@trailrouter/sink-sqs": src("sink-sqs"),
       "@trailrouter/sink-sns": src("sink-sns"),
       "@trailrouter/sink-eventbridge": src("sink-eventbridge"),
+      "@trailrouter/testing": src("testing"),
       "@trailrouter/local-aws": src("local-aws"),
       "@trailrouter/cli": src("cli"),
     },

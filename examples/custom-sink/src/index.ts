@@ -7,33 +7,51 @@
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { DeliveryError, definePlugin, type Sink, type TrailRecord } from "@trailrouter/core";
+import {
+  DeliveryError,
+  definePlugin,
+  type Sink,
+  type Static,
+  type TrailRecord,
+  Type,
+} from "@trailrouter/core";
 
-export interface JsonlFileSinkConfig {
-  /** The file to append to; a relative path resolves against the pipeline file's directory. */
-  path: string;
-  /** Keep only these fields (dotted paths); the whole record when absent. */
-  fields?: string[];
-}
+/** The options of a `jsonl-file` block, each written once: its type, its default, its description. */
+export const jsonlFileSchema = Type.Object({
+  path: Type.String({
+    minLength: 1,
+    description: "The file to append to; a relative path resolves against the pipeline file's directory",
+  }),
+  fields: Type.Optional(
+    Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      uniqueItems: true,
+      description: "Keep only these fields (dotted paths); the whole record when absent",
+    }),
+  ),
+  maxRecordBytes: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description:
+        "Refuse, for good (RecordTooLarge), a record whose JSON, before `fields`, is longer than this many bytes",
+    }),
+  ),
+});
 
-export const jsonlFileSink = definePlugin<"sink", JsonlFileSinkConfig>({
+export type JsonlFileSinkConfig = Static<typeof jsonlFileSchema>;
+
+export const jsonlFileSink = definePlugin({
   kind: "sink",
   type: "jsonl-file",
   description: "Appends records to a JSON-lines file",
-  schema: {
-    type: "object",
-    properties: {
-      path: { type: "string", minLength: 1 },
-      fields: { type: "array", items: { type: "string", minLength: 1 }, minItems: 1, uniqueItems: true },
-    },
-    required: ["path"],
-    additionalProperties: false,
-  },
+  schema: jsonlFileSchema,
   create(config, context): Sink {
     const file = path.resolve(context.baseDir, config.path);
     const project = config.fields ? pick(config.fields) : (record: TrailRecord) => record;
     let ready: Promise<unknown> | undefined;
     return {
+      // The runtime refuses a longer record before calling deliver: a sink written by hand says so.
+      ...(config.maxRecordBytes === undefined ? {} : { maxRecordBytes: config.maxRecordBytes }),
       async deliver(records) {
         // One write per call: the lines of a batch land together or not at all.
         const lines = records.map((r) => `${JSON.stringify(project(r))}\n`).join("");

@@ -1,4 +1,5 @@
 export { demoCommand } from "./commands/demo.js";
+export { type NewPluginOptions, newPluginCommand } from "./commands/new-plugin.js";
 export { pluginReference } from "./commands/plugins.js";
 export { type RunCommandOptions, runCommand, runLoaded } from "./commands/run.js";
 export { validateCommand } from "./commands/validate.js";

@@ -7,6 +7,7 @@ import { createLogger, LOG_LEVELS } from "./logger.js";
 // take a second to import, which `test-pattern` and `--help` should not pay.
 const commands = {
   demo: () => import("./commands/demo.js"),
+  newPlugin: () => import("./commands/new-plugin.js"),
   plugins: () => import("./commands/plugins.js"),
   run: () => import("./commands/run.js"),
   schema: () => import("./commands/schema.js"),
@@ -123,6 +124,22 @@ export async function main(
     .action(async (opts: { logLevel: LevelWithSilent }) => {
       const { demoCommand } = await commands.demo();
       exitCode = await demoCommand({ logger: createLogger(opts.logLevel), ...io });
+    });
+
+  program
+    .command("new-plugin")
+    .description(
+      "write a plugin package to start from: the plugin, a unit test with @trailrouter/testing, a README",
+    )
+    .argument("<kind>", "the kind of plugin: sink")
+    .argument("<name>", "its type in pipeline files (lowercase letters, digits and -), e.g. webhook")
+    .option(
+      "-d, --dir <dir>",
+      "where to write it, a new or empty directory (default: ./trailrouter-KIND-NAME)",
+    )
+    .action(async (kind: string, name: string, opts: { dir?: string }) => {
+      const { newPluginCommand } = await commands.newPlugin();
+      exitCode = await newPluginCommand(kind, name, opts, io);
     });
 
   /** The default registry, plus the plugins `file` lists; undefined (reported) when they cannot load. */

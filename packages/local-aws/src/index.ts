@@ -1,9 +1,20 @@
+// The log-file factories and the plugin context moved to @trailrouter/testing; named here too.
+export {
+  type CloudTrailKeyOptions,
+  cloudTrailKey,
+  encodeLogFile,
+  type LogFile,
+  type LogFileKind,
+  pluginContext,
+  recordCommands,
+  type SentCommand,
+  type ToLogFilesOptions,
+  toLogFiles,
+} from "@trailrouter/testing";
 export * from "./emulator.js";
 export * from "./fault-proxy.js";
-export * from "./log-files.js";
 export * from "./moto.js";
 export * from "./notifications.js";
-export * from "./plugin-harness.js";
 export * from "./samples.js";
 export {
   DEFAULT_ACCOUNT_IDS,

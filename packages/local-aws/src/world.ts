@@ -12,8 +12,8 @@ import {
   SetQueueAttributesCommand,
 } from "@aws-sdk/client-sqs";
 import type { TrailRecord } from "@trailrouter/core";
+import { encodeLogFile, type LogFile } from "@trailrouter/testing";
 import type { LocalAws } from "./emulator.js";
-import { encodeLogFile, type LogFile } from "./log-files.js";
 import { cloudTrailNotification } from "./notifications.js";
 
 /** The SDK clients the helpers use: the emulator's, or any bound to a real account. */

@@ -1,9 +1,10 @@
 /**
  * Running one plugin outside a pipeline, as its tests do: a context like the runtime's, and AWS
- * clients that report every command they send (still real HTTP to the emulator).
+ * clients that report every command they send.
  */
 import {
   type AwsClientFactory,
+  awsClientFactory,
   type PluginContext,
   PluginRegistry,
   RouterMetrics,
@@ -11,8 +12,12 @@ import {
 } from "@trailrouter/core";
 import { pino } from "pino";
 
-/** A PluginContext for pipeline `test`, a silent logger and the system clock, unless overridden. */
-export function pluginContext(options: Partial<PluginContext> & Pick<PluginContext, "aws">): PluginContext {
+/**
+ * A PluginContext for pipeline `test` and block `test`: a silent logger, fresh metrics, the system
+ * clock, the working directory as `baseDir`, and AWS clients with no settings of their own (the
+ * SDK's chain: AWS_REGION, AWS_ENDPOINT_URL, ...). Any field given in `options` replaces its default.
+ */
+export function pluginContext(options: Partial<PluginContext> = {}): PluginContext {
   return {
     pipeline: "test",
     name: "test",
@@ -20,6 +25,7 @@ export function pluginContext(options: Partial<PluginContext> & Pick<PluginConte
     logger: pino({ level: "silent" }),
     metrics: new RouterMetrics().forPipeline(options.pipeline ?? "test"),
     clock: systemClock,
+    aws: awsClientFactory({}),
     baseDir: process.cwd(),
     ...options,
   };

@@ -1,11 +1,5 @@
 import { gunzipSync } from "node:zlib";
-import {
-  cloudTrailKey,
-  encodeLogFile,
-  generateTraffic,
-  loadSampleRecords,
-  toLogFiles,
-} from "@trailrouter/local-aws";
+import { cloudTrailKey, encodeLogFile, toLogFiles, trailRecord } from "@trailrouter/testing";
 import { describe, expect, it } from "vitest";
 
 const TIME = "2026-11-26T12:05:42.123Z";
@@ -102,7 +96,9 @@ describe("cloudTrailKey", () => {
 });
 
 describe("encodeLogFile", () => {
-  const records = generateTraffic({ seed: 4, count: 50 });
+  const records = Array.from({ length: 50 }, (_, i) =>
+    trailRecord({ requestParameters: { userName: `u${i}` } }),
+  );
 
   it('gzips {"Records":[...]} and round-trips through gunzip', () => {
     const bytes = encodeLogFile(records);
@@ -121,17 +117,18 @@ describe("encodeLogFile", () => {
 
 describe("toLogFiles", () => {
   it("writes one file per account, region and five minutes, named after the window's end", () => {
-    const records = generateTraffic({
-      seed: 8,
-      count: 600,
-      start: "2026-11-26T12:00:00Z",
-      durationMs: 15 * 60_000,
-      accountIds: ["111122223333", "444455556666"],
-      regions: ["us-east-1", "eu-west-1"],
-    });
+    // 600 records over 15 minutes, 2 accounts × 2 regions.
+    const start = Date.parse("2026-11-26T12:00:00Z");
+    const records = Array.from({ length: 600 }, (_, i) =>
+      trailRecord({
+        recipientAccountId: i % 2 === 0 ? "111122223333" : "444455556666",
+        awsRegion: i % 4 < 2 ? "us-east-1" : "eu-west-1",
+        eventTime: new Date(start + Math.floor((i * 15 * 60_000) / 600)).toISOString(),
+      }),
+    );
     const files = toLogFiles(records, { organizationId: "o-aa111bb222" });
     expect(files.flatMap((file) => file.records)).toHaveLength(records.length);
-    // 2 accounts × 2 regions × 3 windows (global events also land in us-east-1).
+    // 2 accounts × 2 regions × 3 windows.
     expect(files).toHaveLength(12);
     for (const file of files) {
       const [, , , accountId, region] = file.key.match(LOG)!;
@@ -156,21 +153,5 @@ describe("toLogFiles", () => {
 
   it("refuses records without an account, region or time", () => {
     expect(() => toLogFiles([{ eventID: "e-1", awsRegion: "us-east-1" }])).toThrow(/e-1/);
-  });
-});
-
-describe("loadSampleRecords", () => {
-  it("returns the 310 Stratus Red Team records", () => {
-    const records = loadSampleRecords();
-    expect(records).toHaveLength(310);
-    expect(new Set(records.map((record) => record.eventID)).size).toBe(310);
-    expect(new Set(records.map((record) => record.eventName)).size).toBe(54);
-    expect(records.every((record) => typeof record.eventSource === "string")).toBe(true);
-  });
-
-  it("returns fresh objects on every call", () => {
-    const first = loadSampleRecords();
-    first[0]!.eventName = "Changed";
-    expect(loadSampleRecords()[0]!.eventName).not.toBe("Changed");
   });
 });
