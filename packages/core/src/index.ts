@@ -19,6 +19,8 @@ export {
   type PipelineFileFormat,
   parsePipelineText,
 } from "./config/load.js";
+// Paths into a pipeline file as problems give them (`pipelines[0].sinks.users`), for validate hooks.
+export { formatPath, type PathSegment } from "./config/paths.js";
 export {
   buildPipelineSchema,
   checkPipelineFile,
