@@ -1,4 +1,19 @@
 // The schema builder plugins write their options with, so that they use the runtime's copy.
+
+// The types of the schemas `Type` builds, so a plugin package's declarations name them through core.
+export type {
+  TArray,
+  TBoolean,
+  TInteger,
+  TLiteral,
+  TNumber,
+  TOptional,
+  TRecord,
+  TString,
+  TUnion,
+  TUnknown,
+  TUnsafe,
+} from "@sinclair/typebox";
 export { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
 export * from "./aws-errors.js";
 export * from "./builtins.js";
