@@ -97,7 +97,9 @@ export class CloudTrailDecoder implements Decoder {
   readonly syncGunzipMaxBytes: number;
 
   constructor(options: CloudTrailDecoderOptions = {}) {
-    const max = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+    const max =
+      options.maxDecompressedBytes ??
+      (cloudtrailDecoderSchema.properties.maxDecompressedBytes.default as number);
     if (!Number.isInteger(max) || max < 1 || max > MAX_DECOMPRESSED_BYTES_LIMIT) {
       throw new PluginError(
         "InvalidPluginOptions",
