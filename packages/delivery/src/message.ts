@@ -185,7 +185,10 @@ export interface MessageService {
   readonly permanentEntryErrors: ReadonlySet<string>;
 }
 
-/** Schema of the options in MessageSinkOptions, with the service's limits. */
+/**
+ * The schemas of a message sink's options besides its address, with the service's limits: spread
+ * them into the sink's `Type.Object`.
+ */
 export function messageSinkProperties(service: MessageService) {
   return {
     maxBatchEntries: Type.Integer({

@@ -4,7 +4,10 @@
  */
 import { type Static, Type, withDefaults } from "@trailrouter/core";
 
-/** Add under a sink's `properties` as `retry: Type.Optional(retrySettingsSchema)`, so every sink reads the same option. */
+/**
+ * Add under a sink's `properties` as `retry: Type.Optional(retrySettingsSchema)`, so every sink
+ * reads the same option.
+ */
 export const retrySettingsSchema = Type.Object(
   {
     attempts: Type.Integer({
