@@ -6,6 +6,20 @@
 
 // Writing a plugin: its definition and options schema (TypeBox, the runtime's copy), and what
 // `create` receives.
+// The types of the schemas `Type` builds, so a plugin package's declarations name them through core.
+export type {
+  TArray,
+  TBoolean,
+  TInteger,
+  TLiteral,
+  TNumber,
+  TOptional,
+  TRecord,
+  TString,
+  TUnion,
+  TUnknown,
+  TUnsafe,
+} from "@sinclair/typebox";
 export { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
 export { isRetryableError } from "./aws-errors.js";
 // The built-in matchers.
@@ -26,6 +40,8 @@ export {
   checkPipelineFile,
   DEFAULT_DECODER,
   DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+  type WithoutDefaults,
+  withDefaults,
 } from "./config/schema.js";
 export type {
   LoadedPipelineFile,
@@ -74,6 +90,7 @@ export {
   type AnyPlugin,
   awsSettingsSchema,
   type ConfigOf,
+  type ConfigOfPlugin,
   definePlugin,
   type JsonSchema,
   type MatcherSetRoute,
@@ -96,6 +113,7 @@ export {
   type AwsSettings,
   awsClientFactory,
   type Clock,
+  DEFAULT_MAX_ATTEMPTS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type LabelledCounter,
   type LabelledHistogram,

@@ -2,7 +2,9 @@
  * Services a pipeline's plugins share, registered in tsyringe under explicit tokens (no
  * decorator metadata): logger, clock, metrics, AWS client factory.
  */
+import type { Static } from "@sinclair/typebox";
 import type { Logger as PinoLogger } from "pino";
+import type { awsSettingsSchema } from "./plugin.js";
 
 export type Logger = PinoLogger;
 
@@ -43,16 +45,16 @@ export const systemClock: Clock = {
     }),
 };
 
-/** The `aws` block of a pipeline file: applies to every AWS client, overridable per plugin. */
-export interface AwsSettings {
-  region?: string;
-  endpoint?: string;
-  forcePathStyle?: boolean;
-  /** Attempts per AWS request, retries included (the SDK's standard retry strategy). */
-  maxAttempts?: number;
-  /** A request whose socket stays silent this long fails (and is retried): no call hangs forever. */
-  requestTimeoutMs?: number;
-}
+/**
+ * The `aws` block of a pipeline file (awsSettingsSchema): applies to every AWS client, overridable
+ * per plugin. `maxAttempts`: attempts per AWS request, retries included (the SDK's standard retry
+ * strategy); `requestTimeoutMs`: a request whose socket stays silent this long fails (and is
+ * retried), so no call hangs forever.
+ */
+export type AwsSettings = Static<typeof awsSettingsSchema>;
+
+/** Attempts per AWS request when the settings give none. */
+export const DEFAULT_MAX_ATTEMPTS = 5;
 
 /** Long enough for a 20 s long poll and a slow S3 read; short enough that a dead peer is noticed. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -85,7 +87,11 @@ export function awsClientFactory(settings: AwsSettings): AwsClientFactory {
   return {
     settings,
     client(Client, extra = {}) {
-      const config: Record<string, unknown> = { maxAttempts: 5, retryMode: "standard", ...extra };
+      const config: Record<string, unknown> = {
+        maxAttempts: DEFAULT_MAX_ATTEMPTS,
+        retryMode: "standard",
+        ...extra,
+      };
       if (settings.region) config.region = settings.region;
       if (settings.endpoint) config.endpoint = settings.endpoint;
       if (settings.forcePathStyle !== undefined) config.forcePathStyle = settings.forcePathStyle;

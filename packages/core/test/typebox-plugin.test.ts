@@ -11,9 +11,11 @@ import {
   builtinPlugins,
   ConfigError,
   definePlugin,
+  PluginError,
   PluginRegistry,
   parsePipelineText,
   Type,
+  withDefaults,
 } from "@trailrouter/core";
 import { describe, expect, it } from "vitest";
 import { jsonRecordsDecoder } from "./support.js";
@@ -89,5 +91,54 @@ describe("a plugin with a TypeBox schema", () => {
       { path: "pipelines[0].sinks.hook", message: 'missing required option "url"' },
       { path: "pipelines[0].sinks.hook", message: 'unknown option "urll" (did you mean "url"?)' },
     ]);
+  });
+});
+
+describe("withDefaults", () => {
+  it("gives a plugin's options as create gets them from a file: defaults filled in, nested ones too", () => {
+    const given = { url: "https://example.com/in", retry: {} };
+    expect(withDefaults(webhook, given)).toEqual({
+      type: "webhook",
+      url: "https://example.com/in",
+      timeoutMs: 5000,
+      retry: { attempts: 3 },
+    });
+    // The caller's object is left as it was.
+    expect(given).toEqual({ url: "https://example.com/in", retry: {} });
+  });
+
+  it("keeps what is given, and an optional option without a default stays out", () => {
+    expect(withDefaults(webhook, { url: "https://example.com/in", timeoutMs: 10 })).toEqual({
+      type: "webhook",
+      url: "https://example.com/in",
+      timeoutMs: 10,
+    });
+  });
+
+  it("refuses what the schema refuses, with the paths", () => {
+    const refused = (() => {
+      try {
+        withDefaults(webhook, { url: "https://example.com/in", timeoutMs: 0, retry: { attempts: 0 } });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refused).toBeInstanceOf(PluginError);
+    expect(refused).toMatchObject({
+      code: "InvalidPluginOptions",
+      context: { kind: "sink", type: "webhook" },
+    });
+    expect((refused as Error).message).toContain("timeoutMs must be >= 1");
+    expect((refused as Error).message).toContain("retry.attempts must be >= 1");
+    expect(() => withDefaults(webhook, {} as never)).toThrow("must have required property 'url'");
+  });
+
+  it("fills in a schema's defaults, for code that takes options without a plugin", () => {
+    const settings = Type.Object({
+      attempts: Type.Integer({ default: 5 }),
+      label: Type.Optional(Type.String()),
+    });
+    expect(withDefaults(settings, {})).toEqual({ attempts: 5 });
+    expect(withDefaults(settings, { attempts: 2, label: "x" })).toEqual({ attempts: 2, label: "x" });
   });
 });

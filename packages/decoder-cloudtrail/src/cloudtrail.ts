@@ -16,6 +16,7 @@
 import { constants } from "node:buffer";
 import { createGunzip, gunzipSync } from "node:zlib";
 import {
+  type ConfigOf,
   DecodeError,
   type DecodeOptions,
   type Decoder,
@@ -23,17 +24,41 @@ import {
   PluginError,
   type SourceObject,
   type TrailRecord,
+  Type,
 } from "@trailrouter/core";
 import { RecordsScanner, type ScannedObject } from "./records-scanner.js";
 import { Utf8Chunks } from "./utf8-chunks.js";
-
-export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 
 /**
  * The largest text a JSON log can be: a string of more UTF-16 units than this cannot exist, and
  * a UTF-8 text never has more units than bytes.
  */
 export const MAX_DECOMPRESSED_BYTES_LIMIT = constants.MAX_STRING_LENGTH;
+
+/** The decoder plugin's options; CloudTrailDecoder's defaults for them are these too. */
+const cloudtrailDecoderSchema = Type.Object(
+  {
+    maxDecompressedBytes: Type.Integer({
+      minimum: 1,
+      maximum: MAX_DECOMPRESSED_BYTES_LIMIT,
+      default: 256 * 1024 * 1024,
+      description: "Refuse a log file whose JSON is larger than this many bytes once gunzipped (a gzip bomb)",
+    }),
+    strict: Type.Boolean({
+      default: false,
+      description:
+        "Parse every record, so that a syntax error anywhere in a log file fails it. By default a record that no route can match (none of the literal values the routes' event patterns require appears in its text) is only checked for brackets and strings, not parsed",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The `cloudtrail` decoder's options, as its `create` gets them (defaults filled in). */
+export type CloudTrailDecoderConfig = ConfigOf<typeof cloudtrailDecoderSchema>;
+
+/** The schema's default of `maxDecompressedBytes`: 256 MiB. */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES: number =
+  cloudtrailDecoderSchema.properties.maxDecompressedBytes.default;
 
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 
@@ -46,6 +71,7 @@ export const SYNC_GUNZIP_MAX_BYTES = 1024 * 1024;
 /** zlib's smallest output chunk. */
 export const MIN_CHUNK_SIZE = 64;
 
+/** Each option unset: its default (the plugin schema's, for those the plugin takes). */
 export interface CloudTrailDecoderOptions {
   /** Refuse an object whose JSON text is larger than this many bytes (after gunzip). */
   maxDecompressedBytes?: number;
@@ -71,7 +97,9 @@ export class CloudTrailDecoder implements Decoder {
   readonly syncGunzipMaxBytes: number;
 
   constructor(options: CloudTrailDecoderOptions = {}) {
-    const max = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+    const max =
+      options.maxDecompressedBytes ??
+      (cloudtrailDecoderSchema.properties.maxDecompressedBytes.default as number);
     if (!Number.isInteger(max) || max < 1 || max > MAX_DECOMPRESSED_BYTES_LIMIT) {
       throw new PluginError(
         "InvalidPluginOptions",
@@ -89,7 +117,7 @@ export class CloudTrailDecoder implements Decoder {
     }
     this.maxDecompressedBytes = max;
     this.chunkSize = chunkSize;
-    this.strict = options.strict ?? false;
+    this.strict = options.strict ?? (cloudtrailDecoderSchema.properties.strict.default as boolean);
     this.syncGunzipMaxBytes = options.syncGunzipMaxBytes ?? SYNC_GUNZIP_MAX_BYTES;
   }
 
@@ -228,36 +256,12 @@ function isGzip(body: Uint8Array): boolean {
   return body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
 }
 
-export interface CloudTrailDecoderConfig {
-  maxDecompressedBytes?: number;
-  strict?: boolean;
-}
-
 /** `decoder: { type: cloudtrail }` */
-export const cloudtrailDecoder = definePlugin<"decoder", CloudTrailDecoderConfig>({
+export const cloudtrailDecoder = definePlugin({
   kind: "decoder",
   type: "cloudtrail",
   description: "Decodes CloudTrail log files (gzip or plain JSON) into their records",
-  schema: {
-    type: "object",
-    properties: {
-      maxDecompressedBytes: {
-        type: "integer",
-        minimum: 1,
-        maximum: MAX_DECOMPRESSED_BYTES_LIMIT,
-        default: DEFAULT_MAX_DECOMPRESSED_BYTES,
-        description:
-          "Refuse a log file whose JSON is larger than this many bytes once gunzipped (a gzip bomb)",
-      },
-      strict: {
-        type: "boolean",
-        default: false,
-        description:
-          "Parse every record, so that a syntax error anywhere in a log file fails it. By default a record that no route can match (none of the literal values the routes' event patterns require appears in its text) is only checked for brackets and strings, not parsed",
-      },
-    },
-    additionalProperties: false,
-  },
+  schema: cloudtrailDecoderSchema,
   create: (config) =>
     new CloudTrailDecoder({ maxDecompressedBytes: config.maxDecompressedBytes, strict: config.strict }),
 });

@@ -6,6 +6,7 @@ import {
   PluginRegistry,
   type SourceObject,
   type TrailRecord,
+  withDefaults,
 } from "@trailrouter/core";
 import {
   CloudTrailDecoder,
@@ -220,13 +221,13 @@ describe("the cloudtrail decoder plugin", () => {
 
   it("defaults the limit to 256 MiB and takes another", async () => {
     const byDefault = (await cloudtrailDecoder.create(
-      { type: "cloudtrail" },
+      withDefaults(cloudtrailDecoder, {}),
       {} as never,
     )) as CloudTrailDecoder;
     expect(byDefault.maxDecompressedBytes).toBe(256 * 1024 * 1024);
     expect(DEFAULT_MAX_DECOMPRESSED_BYTES).toBe(256 * 1024 * 1024);
     const capped = (await cloudtrailDecoder.create(
-      { type: "cloudtrail", maxDecompressedBytes: 10 },
+      withDefaults(cloudtrailDecoder, { maxDecompressedBytes: 10 }),
       {} as never,
     )) as CloudTrailDecoder;
     expect(capped.maxDecompressedBytes).toBe(10);

@@ -33,7 +33,8 @@ export interface BatchDeliveryOptions {
    * is sent until that failure went through, so no entry overtakes one sent before it.
    */
   readonly ordered?: boolean;
-  readonly retry?: RetrySettings;
+  /** Unset, or any of its settings: retrySettingsSchema's defaults. */
+  readonly retry?: Partial<RetrySettings>;
   /** Time and backoff sleeps; default systemClock. */
   readonly clock?: Clock;
   /** Uniform draw in [0, 1) for the backoff jitter; default Math.random. */

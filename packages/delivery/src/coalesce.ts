@@ -7,7 +7,7 @@
  * the result `deliverInBatches` would give: failed entries listed, never thrown. The model is the
  * AWS SDK for Java's SqsAsyncBatchManager.
  */
-import { type DeliveryResult, systemClock, type TrailRecord } from "@trailrouter/core";
+import { type DeliveryResult, systemClock, type TrailRecord, Type } from "@trailrouter/core";
 import { type BatchDeliveryOptions, DEFAULT_MAX_REQUESTS_IN_FLIGHT } from "./batch.js";
 import {
   encodeRecords,
@@ -22,17 +22,25 @@ import { backoffDelay, mayRetry, resolveRetrySettings } from "./retry.js";
 import type { BatchSender } from "./sender.js";
 
 /**
- * How long a request that is not full waits for entries of other calls: 0, the end of the
- * current turn of the event loop. Measured end to end (docs/BENCHMARKS.md): under load a timer
- * of 1–20 ms saved at most 5 % of the requests (the requests in flight already hold entries back),
- * and every millisecond of it is added to each envelope when AWS is some milliseconds away.
+ * The `lingerMs` option of a batching sink: how long a request that is not full waits for entries
+ * of other calls. Its default, 0, is the end of the current turn of the event loop. Measured end to
+ * end (docs/BENCHMARKS.md): under load a timer of 1–20 ms saved at most 5 % of the requests (the
+ * requests in flight already hold entries back), and every millisecond of it is added to each
+ * envelope when AWS is some milliseconds away.
  */
-export const DEFAULT_LINGER_MS = 0;
+export const lingerMsSchema = Type.Integer({
+  minimum: 0,
+  maximum: 60_000,
+  default: 0,
+  description:
+    "How long a request that is not full waits for the records of other messages in flight, in ms; 0: until the end of the current turn of the event loop",
+});
 
 export interface CoalescingDeliveryOptions extends Omit<BatchDeliveryOptions, "ordered"> {
   /**
    * Longest wait of a request that is not full, in ms; 0: until the end of the current turn of the
-   * event loop, so that the calls made in the same turn share requests.
+   * event loop, so that the calls made in the same turn share requests. Unset: lingerMsSchema's
+   * default.
    */
   readonly lingerMs?: number;
 }
@@ -77,7 +85,7 @@ export class CoalescingDelivery<Entry> {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.maxInFlight = Math.max(1, options.maxRequestsInFlight ?? DEFAULT_MAX_REQUESTS_IN_FLIGHT);
-    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+    this.lingerMs = options.lingerMs ?? (lingerMsSchema.default as number);
   }
 
   /**

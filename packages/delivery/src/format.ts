@@ -4,18 +4,23 @@
  * off a queue or a topic.
  */
 import { createHash } from "node:crypto";
-import type { JsonSchema, TrailRecord } from "@trailrouter/core";
+import { type Static, type TrailRecord, Type } from "@trailrouter/core";
 
-export type OutputFormat = "record" | "eventbridge";
+const OUTPUT_FORMATS = ["record", "eventbridge"] as const;
 
-/** The `format` option every sink takes. */
-export const outputFormatSchema: JsonSchema = {
+/**
+ * The `format` option every sink takes: a string of a list of values (an `enum`, which the plugin
+ * reference lists and a file's error names), typed as their union.
+ */
+export const outputFormatSchema = Type.Unsafe<(typeof OUTPUT_FORMATS)[number]>({
   type: "string",
-  enum: ["record", "eventbridge"],
+  enum: [...OUTPUT_FORMATS],
   default: "record",
   description:
     "record: the CloudTrail record as written; eventbridge: EventBridge's CloudTrail event envelope",
-};
+});
+
+export type OutputFormat = Static<typeof outputFormatSchema>;
 
 /** An event as EventBridge delivers a CloudTrail record. */
 export interface EventBridgeCloudTrailEvent {
@@ -80,7 +85,7 @@ export function toEventBridgeEvent(record: TrailRecord): EventBridgeCloudTrailEv
 /** The payload a sink sends for `record` in the given format. */
 export function formatRecord(
   record: TrailRecord,
-  format: OutputFormat = "record",
+  format: OutputFormat = outputFormatSchema.default,
 ): TrailRecord | EventBridgeCloudTrailEvent {
   return format === "eventbridge" ? toEventBridgeEvent(record) : record;
 }

@@ -3,7 +3,7 @@
  * own): a sink describes its service with a BatchSender, and `batchingSink` makes the Sink.
  */
 export { type BatchDeliveryOptions, deliverInBatches } from "./batch.js";
-export { CoalescingDelivery, type CoalescingDeliveryOptions } from "./coalesce.js";
+export { CoalescingDelivery, type CoalescingDeliveryOptions, lingerMsSchema } from "./coalesce.js";
 export {
   type EventBridgeCloudTrailEvent,
   eventBridgeDetailType,
@@ -16,7 +16,6 @@ export { wireJson } from "./json.js";
 export {
   type EncodedMessage,
   encodeMessage,
-  lingerMsSchema,
   type MessageBatchAnswer,
   type MessageEncodeOptions,
   type MessageService,

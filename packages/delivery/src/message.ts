@@ -4,8 +4,8 @@
  * needs, the size as both services count it, and their per-entry answer to a batch request.
  */
 import { createHash } from "node:crypto";
-import type { JsonSchema, TrailRecord } from "@trailrouter/core";
-import { DEFAULT_LINGER_MS } from "./coalesce.js";
+import { type Static, type TObject, type TrailRecord, Type } from "@trailrouter/core";
+import { lingerMsSchema } from "./coalesce.js";
 import { formatRecord, type OutputFormat, outputFormatSchema } from "./format.js";
 import { wireJson } from "./json.js";
 import type { BatchSender, BatchSendResult, EntryFailure } from "./sender.js";
@@ -30,18 +30,16 @@ export function messageServicesAccept(text: string): boolean {
   return !REFUSED_MESSAGE_CHARACTER.test(text);
 }
 
-export const DEFAULT_MESSAGE_GROUP_ID_FIELD = "recipientAccountId";
 /** The group of a FIFO message whose record has neither the configured field nor an eventSource. */
 export const DEFAULT_MESSAGE_GROUP = "trailrouter";
 
 /** The `messageGroupIdField` option of the sinks that write to FIFO queues or topics. */
-export const messageGroupIdFieldSchema: JsonSchema = {
-  type: "string",
+export const messageGroupIdFieldSchema = Type.String({
   minLength: 1,
-  default: DEFAULT_MESSAGE_GROUP_ID_FIELD,
+  default: "recipientAccountId",
   description:
     "FIFO only: record field (dotted path allowed) used as MessageGroupId; falls back to eventSource",
-};
+});
 
 /** A message attribute as SQS and SNS both take it. */
 export interface StringMessageAttribute {
@@ -50,11 +48,17 @@ export interface StringMessageAttribute {
 }
 
 export interface MessageEncodeOptions {
-  /** What the body carries; the attributes and ids always come from the record itself. */
+  /**
+   * What the body carries; the attributes and ids always come from the record itself. Unset:
+   * outputFormatSchema's default.
+   */
   readonly format?: OutputFormat;
   /** FIFO queue or topic: give the message a group id and a deduplication id. */
   readonly fifo?: boolean;
-  /** Record field (dotted path allowed) whose value is the FIFO message group. */
+  /**
+   * Record field (dotted path allowed) whose value is the FIFO message group. Unset:
+   * messageGroupIdFieldSchema's default.
+   */
   readonly messageGroupIdField?: string;
 }
 
@@ -86,7 +90,7 @@ export function encodeMessage(record: TrailRecord, options: MessageEncodeOptions
   }
   if (!options.fifo) return { body, attributes, bytes };
   const groupId =
-    scalarText(fieldValue(record, options.messageGroupIdField ?? DEFAULT_MESSAGE_GROUP_ID_FIELD)) ??
+    scalarText(fieldValue(record, options.messageGroupIdField ?? messageGroupIdFieldSchema.default)) ??
     scalarText(record.eventSource) ??
     DEFAULT_MESSAGE_GROUP;
   const deduplicationId = scalarText(record.eventID) ?? createHash("sha256").update(body).digest("hex");
@@ -181,55 +185,38 @@ export interface MessageService {
   readonly permanentEntryErrors: ReadonlySet<string>;
 }
 
-/** The options a message sink takes besides its address. */
-export interface MessageSinkOptions {
-  maxBatchEntries?: number;
-  maxBatchBytes?: number;
-  maxMessageBytes?: number;
-  messageGroupIdField?: string;
-  format?: OutputFormat;
-  lingerMs?: number;
-}
-
-/** The `lingerMs` option of a batching sink. */
-export const lingerMsSchema: JsonSchema = {
-  type: "integer",
-  minimum: 0,
-  maximum: 60_000,
-  default: DEFAULT_LINGER_MS,
-  description:
-    "How long a request that is not full waits for the records of other messages in flight, in ms; 0: until the end of the current turn of the event loop",
-};
-
-/** Schema of the options in MessageSinkOptions, with the service's limits. */
-export function messageSinkProperties(service: MessageService): Record<string, JsonSchema> {
+/**
+ * The schemas of a message sink's options besides its address, with the service's limits: spread
+ * them into the sink's `Type.Object`.
+ */
+export function messageSinkProperties(service: MessageService) {
   return {
-    maxBatchEntries: {
-      type: "integer",
+    maxBatchEntries: Type.Integer({
       minimum: 1,
       maximum: service.maxEntries,
       default: service.maxEntries,
       description: `Entries per ${service.request} request`,
-    },
-    maxBatchBytes: {
-      type: "integer",
+    }),
+    maxBatchBytes: Type.Integer({
       minimum: 1024,
       maximum: service.maxBytes,
       default: service.defaultBytes,
       description: `Sum of message sizes per ${service.request} request`,
-    },
-    maxMessageBytes: {
-      type: "integer",
+    }),
+    maxMessageBytes: Type.Integer({
       minimum: 1024,
       maximum: service.maxBytes,
       default: service.defaultBytes,
       description: service.maxMessageBytesDescription,
-    },
+    }),
     messageGroupIdField: messageGroupIdFieldSchema,
     format: outputFormatSchema,
     lingerMs: lingerMsSchema,
   };
 }
+
+/** The options a message sink takes besides its address, as its `create` gets them (defaults filled in). */
+export type MessageSinkOptions = Static<TObject<ReturnType<typeof messageSinkProperties>>>;
 
 /** A batch answer with the `Successful[]` and `Failed[]` lists SQS and SNS both return. */
 export interface MessageBatchAnswer {
@@ -250,13 +237,13 @@ export function messageBatchSender<Entry>(
 ): BatchSender<Entry> {
   const encodeOptions: MessageEncodeOptions = {
     fifo: options.fifo,
-    format: options.format ?? "record",
-    messageGroupIdField: options.messageGroupIdField ?? DEFAULT_MESSAGE_GROUP_ID_FIELD,
+    format: options.format,
+    messageGroupIdField: options.messageGroupIdField,
   };
   return {
-    maxEntries: options.maxBatchEntries ?? service.maxEntries,
-    maxBatchBytes: options.maxBatchBytes ?? service.defaultBytes,
-    maxEntryBytes: options.maxMessageBytes ?? service.defaultBytes,
+    maxEntries: options.maxBatchEntries,
+    maxBatchBytes: options.maxBatchBytes,
+    maxEntryBytes: options.maxMessageBytes,
     encode: (record) => toEntry(record, encodeOptions),
     async send(entries) {
       const answer = await sendBatch(entries.map((entry, index) => ({ ...entry, Id: String(index) })));

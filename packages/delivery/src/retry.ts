@@ -2,66 +2,59 @@
  * Retry policy shared by every batching sink: the `retry` option, and exponential backoff with
  * full jitter.
  */
-import type { JsonSchema } from "@trailrouter/core";
+import { type Static, Type, withDefaults } from "@trailrouter/core";
 
-/** The `retry` option of a sink. */
-export interface RetrySettings {
-  /** Attempts per entry, the first one included. */
-  attempts?: number;
-  /** Backoff before the first retry; doubles on each retry, up to `maxDelayMs`. */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** No retry starts once this much time has passed since delivery began. */
-  maxElapsedMs?: number;
-}
-
-export const DEFAULT_RETRY_SETTINGS: Readonly<Required<RetrySettings>> = {
-  attempts: 5,
-  baseDelayMs: 100,
-  maxDelayMs: 5000,
-  maxElapsedMs: 30_000,
-};
-
-/** Add under a sink's `properties` as `retry`, so every sink reads the same option. */
-export const retrySettingsSchema: JsonSchema = {
-  type: "object",
-  description:
-    "Retries of entries the service failed with a retryable error (exponential backoff, full jitter)",
-  properties: {
-    attempts: {
-      type: "integer",
+/**
+ * Add under a sink's `properties` as `retry: Type.Optional(retrySettingsSchema)`, so every sink
+ * reads the same option.
+ */
+export const retrySettingsSchema = Type.Object(
+  {
+    attempts: Type.Integer({
       minimum: 1,
       maximum: 20,
-      default: DEFAULT_RETRY_SETTINGS.attempts,
+      default: 5,
       description: "Sends of an entry at most, the first included",
-    },
-    baseDelayMs: {
-      type: "integer",
+    }),
+    baseDelayMs: Type.Integer({
       minimum: 0,
       maximum: 60_000,
-      default: DEFAULT_RETRY_SETTINGS.baseDelayMs,
+      default: 100,
       description: "Backoff before the first retry; doubles each round",
-    },
-    maxDelayMs: {
-      type: "integer",
+    }),
+    maxDelayMs: Type.Integer({
       minimum: 0,
       maximum: 300_000,
-      default: DEFAULT_RETRY_SETTINGS.maxDelayMs,
+      default: 5000,
       description: "Longest backoff between two rounds",
-    },
-    maxElapsedMs: {
-      type: "integer",
+    }),
+    maxElapsedMs: Type.Integer({
       minimum: 0,
       maximum: 3_600_000,
-      default: DEFAULT_RETRY_SETTINGS.maxElapsedMs,
+      default: 30_000,
       description: "No new round starts after this long; what is left is reported as failed",
-    },
+    }),
   },
-  additionalProperties: false,
-};
+  {
+    description:
+      "Retries of entries the service failed with a retryable error (exponential backoff, full jitter)",
+    additionalProperties: false,
+  },
+);
 
-export function resolveRetrySettings(settings: RetrySettings = {}): Required<RetrySettings> {
-  const resolved = { ...DEFAULT_RETRY_SETTINGS };
+/**
+ * The `retry` option of a sink: `attempts` per entry, the first one included; `baseDelayMs`, the
+ * backoff before the first retry, doubling on each retry up to `maxDelayMs`; no retry starts once
+ * `maxElapsedMs` has passed since delivery began.
+ */
+export type RetrySettings = Static<typeof retrySettingsSchema>;
+
+let defaultRetrySettings: RetrySettings | undefined;
+
+/** The settings, each one not given (or undefined) taken from retrySettingsSchema's defaults. */
+export function resolveRetrySettings(settings: Partial<RetrySettings> = {}): RetrySettings {
+  defaultRetrySettings ??= withDefaults(retrySettingsSchema, {});
+  const resolved = { ...defaultRetrySettings };
   for (const [name, value] of Object.entries(settings)) {
     if (value !== undefined) resolved[name as keyof RetrySettings] = value;
   }
@@ -73,7 +66,7 @@ export function resolveRetrySettings(settings: RetrySettings = {}): Required<Ret
  * [0, min(maxDelayMs, baseDelayMs · 2^(retry−1))) — "full jitter", so retries of many
  * callers spread out instead of arriving together.
  */
-export function backoffDelay(retry: number, settings: Required<RetrySettings>, random: () => number): number {
+export function backoffDelay(retry: number, settings: RetrySettings, random: () => number): number {
   const ceiling = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (retry - 1));
   return Math.floor(random() * ceiling);
 }
@@ -82,6 +75,6 @@ export function backoffDelay(retry: number, settings: Required<RetrySettings>, r
  * Whether an entry sent `attempts` times may be sent again, its retry starting `elapsedMs` after
  * its delivery began.
  */
-export function mayRetry(attempts: number, elapsedMs: number, settings: Required<RetrySettings>): boolean {
+export function mayRetry(attempts: number, elapsedMs: number, settings: RetrySettings): boolean {
   return attempts < settings.attempts && elapsedMs <= settings.maxElapsedMs;
 }

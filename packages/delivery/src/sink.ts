@@ -21,7 +21,12 @@ import type { BatchSender } from "./sender.js";
 export function batchingSink<Entry>(
   sender: BatchSender<Entry>,
   context: Pick<PluginContext, "name" | "pipeline" | "clock" | "logger">,
-  options: { retry?: RetrySettings; ordered?: boolean; lingerMs?: number | undefined; close(): void },
+  options: {
+    retry?: Partial<RetrySettings> | undefined;
+    ordered?: boolean;
+    lingerMs?: number | undefined;
+    close(): void;
+  },
 ): Sink {
   const settings = {
     sink: context.name,

@@ -6,6 +6,8 @@ import {
   jsonBytesAtLeast,
   type Sink,
   type TrailRecord,
+  type WithoutDefaults,
+  withDefaults,
 } from "@trailrouter/core";
 import { toEventBridgeEvent, wireJson } from "@trailrouter/delivery";
 import { pluginContext } from "@trailrouter/local-aws";
@@ -22,7 +24,7 @@ import { describe, expect, it } from "vitest";
 type Answer = (entries: PutEventsRequestEntry[], call: number) => PutEventsResultEntry[];
 
 /** A sink whose PutEvents calls are answered by `answer` instead of a service; backoffs take no time. */
-async function sinkAnsweredBy(answer: Answer, options: Omit<EventBridgeSinkConfig, "type"> = {}) {
+async function sinkAnsweredBy(answer: Answer, options: WithoutDefaults<EventBridgeSinkConfig> = {}) {
   const calls: PutEventsRequestEntry[][] = [];
   const fakeClient = {
     async send(command: { input: { Entries: PutEventsRequestEntry[] } }) {
@@ -42,7 +44,7 @@ async function sinkAnsweredBy(answer: Answer, options: Omit<EventBridgeSinkConfi
     },
   };
   const context = pluginContext({ name: "bus", clock, aws });
-  const sink: Sink = await eventBridgeSink.create({ type: "eventbridge", ...options }, context);
+  const sink: Sink = await eventBridgeSink.create(withDefaults(eventBridgeSink, options), context);
   return { sink, calls };
 }
 

@@ -10,7 +10,14 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { awsClientFactory, DeliveryError, type Sink, type TrailRecord } from "@trailrouter/core";
+import {
+  awsClientFactory,
+  DeliveryError,
+  type Sink,
+  type TrailRecord,
+  type WithoutDefaults,
+  withDefaults,
+} from "@trailrouter/core";
 import { toEventBridgeEvent } from "@trailrouter/delivery";
 import { type MotoAws, pluginContext, recordCommands, startMoto } from "@trailrouter/local-aws";
 import { type EventBridgeSinkConfig, eventBridgeSink } from "@trailrouter/sink-eventbridge";
@@ -44,7 +51,7 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-async function createSink(options: Omit<EventBridgeSinkConfig, "type"> = {}): Promise<Sink> {
+async function createSink(options: WithoutDefaults<EventBridgeSinkConfig> = {}): Promise<Sink> {
   const context = pluginContext({
     name: "bus",
     // Clients as the pipeline builds them, recording every PutEvents request they send.
@@ -52,7 +59,7 @@ async function createSink(options: Omit<EventBridgeSinkConfig, "type"> = {}): Pr
       if (command.name === "PutEventsCommand") putRequests.push(command.input as never);
     }),
   });
-  const sink = await eventBridgeSink.create({ type: "eventbridge", ...options }, context);
+  const sink = await eventBridgeSink.create(withDefaults(eventBridgeSink, options), context);
   openSinks.push(sink);
   return sink;
 }

@@ -4,14 +4,12 @@
  * subscriptions can filter; only the entries SNS failed on its side are retried.
  */
 import { PublishBatchCommand, SNSClient } from "@aws-sdk/client-sns";
-import { type AwsSettings, awsSettingsSchema, definePlugin } from "@trailrouter/core";
+import { awsSettingsSchema, type ConfigOf, definePlugin, Type } from "@trailrouter/core";
 import {
   batchingSink,
   type MessageService,
-  type MessageSinkOptions,
   messageBatchSender,
   messageSinkProperties,
-  type RetrySettings,
   retrySettingsSchema,
 } from "@trailrouter/delivery";
 import { encodeRecord } from "./encode.js";
@@ -49,32 +47,28 @@ const SNS: MessageService = {
   permanentEntryErrors: SNS_PERMANENT_ENTRY_ERRORS,
 };
 
-export interface SnsSinkConfig extends MessageSinkOptions {
-  topicArn: string;
-  retry?: RetrySettings;
-  aws?: AwsSettings;
-}
+const snsSinkSchema = Type.Object(
+  {
+    topicArn: Type.String({
+      pattern: SNS_TOPIC_ARN_PATTERN,
+      description: "ARN of the topic; a name ending in .fifo is a FIFO topic",
+    }),
+    ...messageSinkProperties(SNS),
+    retry: Type.Optional(retrySettingsSchema),
+    aws: Type.Optional(awsSettingsSchema),
+  },
+  { additionalProperties: false },
+);
 
-export const snsSink = definePlugin<"sink", SnsSinkConfig>({
+/** The `sns` sink's options, as its `create` gets them (defaults filled in). */
+export type SnsSinkConfig = ConfigOf<typeof snsSinkSchema>;
+
+export const snsSink = definePlugin({
   kind: "sink",
   type: "sns",
   description:
     "Publish each record as a JSON message to an SNS topic (standard or FIFO) with PublishBatch, with attributes for filter policies",
-  schema: {
-    type: "object",
-    properties: {
-      topicArn: {
-        type: "string",
-        pattern: SNS_TOPIC_ARN_PATTERN,
-        description: "ARN of the topic; a name ending in .fifo is a FIFO topic",
-      },
-      ...messageSinkProperties(SNS),
-      retry: retrySettingsSchema,
-      aws: awsSettingsSchema,
-    },
-    required: ["topicArn"],
-    additionalProperties: false,
-  },
+  schema: snsSinkSchema,
   create(config, context) {
     const client = context.aws.client(SNSClient);
     const fifo = config.topicArn.endsWith(".fifo");

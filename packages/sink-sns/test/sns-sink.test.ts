@@ -1,5 +1,12 @@
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { awsClientFactory, DeliveryError, type Sink, type TrailRecord } from "@trailrouter/core";
+import {
+  awsClientFactory,
+  DeliveryError,
+  type Sink,
+  type TrailRecord,
+  type WithoutDefaults,
+  withDefaults,
+} from "@trailrouter/core";
 import {
   type EventBridgeCloudTrailEvent,
   messageServicesAccept,
@@ -26,7 +33,7 @@ afterAll(async () => {
   await localAws.stop();
 });
 
-async function createSink(options: Omit<SnsSinkConfig, "type">): Promise<Sink> {
+async function createSink(options: WithoutDefaults<SnsSinkConfig>): Promise<Sink> {
   const context = pluginContext({
     name: "out",
     // Clients as the pipeline builds them, recording every PublishBatch request they send.
@@ -37,7 +44,7 @@ async function createSink(options: Omit<SnsSinkConfig, "type">): Promise<Sink> {
       },
     ),
   });
-  const sink = await snsSink.create({ type: "sns", ...options }, context);
+  const sink = await snsSink.create(withDefaults(snsSink, options), context);
   openSinks.push(sink);
   return sink;
 }

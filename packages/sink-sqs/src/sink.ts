@@ -4,14 +4,12 @@
  * failed on its side.
  */
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { type AwsSettings, awsSettingsSchema, definePlugin } from "@trailrouter/core";
+import { awsSettingsSchema, type ConfigOf, definePlugin, Type } from "@trailrouter/core";
 import {
   batchingSink,
   type MessageService,
-  type MessageSinkOptions,
   messageBatchSender,
   messageSinkProperties,
-  type RetrySettings,
   retrySettingsSchema,
 } from "@trailrouter/delivery";
 import { encodeRecord } from "./encode.js";
@@ -45,31 +43,27 @@ const SQS: MessageService = {
   permanentEntryErrors: SQS_PERMANENT_ENTRY_ERRORS,
 };
 
-export interface SqsSinkConfig extends MessageSinkOptions {
-  queueUrl: string;
-  retry?: RetrySettings;
-  aws?: AwsSettings;
-}
+const sqsSinkSchema = Type.Object(
+  {
+    queueUrl: Type.String({
+      format: "uri",
+      description: "URL of the queue; a name ending in .fifo is a FIFO queue",
+    }),
+    ...messageSinkProperties(SQS),
+    retry: Type.Optional(retrySettingsSchema),
+    aws: Type.Optional(awsSettingsSchema),
+  },
+  { additionalProperties: false },
+);
 
-export const sqsSink = definePlugin<"sink", SqsSinkConfig>({
+/** The `sqs` sink's options, as its `create` gets them (defaults filled in). */
+export type SqsSinkConfig = ConfigOf<typeof sqsSinkSchema>;
+
+export const sqsSink = definePlugin({
   kind: "sink",
   type: "sqs",
   description: "Send each record as a JSON message to an SQS queue (standard or FIFO) with SendMessageBatch",
-  schema: {
-    type: "object",
-    properties: {
-      queueUrl: {
-        type: "string",
-        format: "uri",
-        description: "URL of the queue; a name ending in .fifo is a FIFO queue",
-      },
-      ...messageSinkProperties(SQS),
-      retry: retrySettingsSchema,
-      aws: awsSettingsSchema,
-    },
-    required: ["queueUrl"],
-    additionalProperties: false,
-  },
+  schema: sqsSinkSchema,
   create(config, context) {
     const client = context.aws.client(SQSClient);
     const fifo = config.queueUrl.endsWith(".fifo");

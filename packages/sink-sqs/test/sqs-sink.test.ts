@@ -8,6 +8,8 @@ import {
   PluginRegistry,
   type Sink,
   type TrailRecord,
+  type WithoutDefaults,
+  withDefaults,
 } from "@trailrouter/core";
 import { cloudtrailDecoder } from "@trailrouter/decoder-cloudtrail";
 import { type EventBridgeCloudTrailEvent, toEventBridgeEvent } from "@trailrouter/delivery";
@@ -33,7 +35,7 @@ afterAll(async () => {
   await localAws.stop();
 });
 
-async function createSink(options: Omit<SqsSinkConfig, "type">): Promise<Sink> {
+async function createSink(options: WithoutDefaults<SqsSinkConfig>): Promise<Sink> {
   const context = pluginContext({
     name: "out",
     // Clients as the pipeline builds them, recording every SendMessageBatch request they send.
@@ -44,7 +46,7 @@ async function createSink(options: Omit<SqsSinkConfig, "type">): Promise<Sink> {
       },
     ),
   });
-  const sink = await sqsSink.create({ type: "sqs", ...options }, context);
+  const sink = await sqsSink.create(withDefaults(sqsSink, options), context);
   openSinks.push(sink);
   return sink;
 }

@@ -1,49 +1,5 @@
-import {
-  type AwsSettings,
-  awsSettingsSchema,
-  type PluginSchema,
-  type PluginValidateContext,
-} from "@trailrouter/core";
+import { awsSettingsSchema, type ConfigOf, type PluginValidateContext, Type } from "@trailrouter/core";
 import { queueKey } from "./queue-identity.js";
-
-/** The source's block in a pipeline file, as validated against `sqsSourceSchema`. */
-export interface SqsSourceConfig {
-  queueUrl: string;
-  waitTimeSeconds?: number;
-  maxMessages?: number;
-  visibilityTimeout?: number;
-  concurrency?: number;
-  allowedBuckets?: string[];
-  ignoreDigests?: boolean;
-  redeliveryDelaySeconds?: number;
-  maxRedeliveryDelaySeconds?: number;
-  maxObjectBytes?: number;
-  deadLetter?: { sink: string; maxReceiveCount?: number };
-  aws?: AwsSettings;
-}
-
-/** The options with their defaults applied. */
-export interface SqsSourceOptions {
-  readonly queueUrl: string;
-  readonly waitTimeSeconds: number;
-  readonly maxMessages: number;
-  /** Unset: the queue's own visibility timeout applies. */
-  readonly visibilityTimeout: number | undefined;
-  readonly concurrency: number;
-  /** Unset: objects may come from any bucket. */
-  readonly allowedBuckets: ReadonlySet<string> | undefined;
-  readonly ignoreDigests: boolean;
-  /** The delay after a first failure; it doubles with each receive, up to the max. */
-  readonly redeliveryDelaySeconds: number;
-  readonly maxRedeliveryDelaySeconds: number;
-  /** Larger announced objects are refused before their body is read. */
-  readonly maxObjectBytes: number;
-  /**
-   * For a queue without a RedrivePolicy: a message failing at its `maxReceiveCount`-th receive or
-   * later is delivered to this sink of the pipeline, then deleted (only if that delivery succeeded).
-   */
-  readonly deadLetter: { readonly sink: string; readonly maxReceiveCount: number } | undefined;
-}
 
 /** The longest visibility timeout SQS accepts: 12 hours. */
 export const SQS_MAX_VISIBILITY_TIMEOUT = 43_200;
@@ -57,125 +13,127 @@ export const SQS_MAX_VISIBILITY_TIMEOUT = 43_200;
  */
 export const MIN_VISIBILITY_TIMEOUT_SECONDS = 2;
 
-const DEFAULTS = {
-  waitTimeSeconds: 20,
-  maxMessages: 10,
-  concurrency: 10,
-  ignoreDigests: true,
-  redeliveryDelaySeconds: 10,
-  maxRedeliveryDelaySeconds: 900,
-  maxObjectBytes: 268_435_456,
-  deadLetterMaxReceiveCount: 5,
-} as const;
-
-export const sqsSourceSchema: PluginSchema = {
-  type: "object",
-  properties: {
-    queueUrl: {
-      type: "string",
+export const sqsSourceSchema = Type.Object(
+  {
+    queueUrl: Type.String({
       format: "uri",
       description: "URL of the queue CloudTrail notifications arrive in",
-    },
-    waitTimeSeconds: {
-      type: "integer",
+    }),
+    waitTimeSeconds: Type.Integer({
       minimum: 0,
       maximum: 20,
-      default: DEFAULTS.waitTimeSeconds,
+      default: 20,
       description: "Long-poll wait of each ReceiveMessage",
-    },
-    maxMessages: {
-      type: "integer",
+    }),
+    maxMessages: Type.Integer({
       minimum: 1,
       maximum: 10,
-      default: DEFAULTS.maxMessages,
+      default: 10,
       description: "Messages asked for per ReceiveMessage",
-    },
-    visibilityTimeout: {
-      type: "integer",
-      minimum: MIN_VISIBILITY_TIMEOUT_SECONDS,
-      maximum: 43200,
-      description:
-        "Visibility timeout of received messages, in seconds (the queue's own when unset); a heartbeat renews it every half timeout. 30 to 120 recommended",
-    },
-    concurrency: {
-      type: "integer",
+    }),
+    visibilityTimeout: Type.Optional(
+      Type.Integer({
+        minimum: MIN_VISIBILITY_TIMEOUT_SECONDS,
+        maximum: 43200,
+        description:
+          "Visibility timeout of received messages, in seconds (the queue's own when unset); a heartbeat renews it every half timeout. 30 to 120 recommended",
+      }),
+    ),
+    concurrency: Type.Integer({
       minimum: 1,
       maximum: 100,
-      default: DEFAULTS.concurrency,
+      default: 10,
       description: "Messages handed out and not yet acknowledged or given back, at most",
-    },
-    allowedBuckets: {
-      type: "array",
-      items: { type: "string", minLength: 1 },
-      minItems: 1,
-      uniqueItems: true,
-      description: "Buckets objects may be read from; an object elsewhere is refused before it is read",
-    },
-    ignoreDigests: {
-      type: "boolean",
-      default: DEFAULTS.ignoreDigests,
+    }),
+    allowedBuckets: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        uniqueItems: true,
+        description: "Buckets objects may be read from; an object elsewhere is refused before it is read",
+      }),
+    ),
+    ignoreDigests: Type.Boolean({
+      default: true,
       description: "Skip CloudTrail digest files (they hold no records)",
-    },
-    maxObjectBytes: {
-      type: "integer",
+    }),
+    maxObjectBytes: Type.Integer({
       minimum: 1,
-      default: DEFAULTS.maxObjectBytes,
+      default: 268_435_456,
       description:
         "Refuse an announced object larger than this (S3 size) before reading it, instead of running out of memory",
-    },
-    redeliveryDelaySeconds: {
-      type: "integer",
+    }),
+    redeliveryDelaySeconds: Type.Integer({
       minimum: 0,
       maximum: 43200,
-      default: DEFAULTS.redeliveryDelaySeconds,
+      default: 10,
       description:
         "Seconds before a message given back after its first failure is received again; doubles with each further receive",
-    },
-    maxRedeliveryDelaySeconds: {
-      type: "integer",
+    }),
+    maxRedeliveryDelaySeconds: Type.Integer({
       minimum: 0,
       maximum: 43200,
-      default: DEFAULTS.maxRedeliveryDelaySeconds,
+      default: 900,
       description: "Cap of the growing redelivery delay, in seconds",
-    },
-    deadLetter: {
-      type: "object",
-      description:
-        "For a queue without a RedrivePolicy: where a message that keeps failing goes (one record with its body and error) before it is deleted",
-      properties: {
-        sink: { type: "string", minLength: 1, description: "Name of a sink of this pipeline" },
-        maxReceiveCount: {
-          type: "integer",
-          minimum: 1,
-          maximum: 1000,
-          default: DEFAULTS.deadLetterMaxReceiveCount,
-          description: "Receives after which a failing message is dead-lettered",
+    }),
+    deadLetter: Type.Optional(
+      Type.Object(
+        {
+          sink: Type.String({ minLength: 1, description: "Name of a sink of this pipeline" }),
+          maxReceiveCount: Type.Integer({
+            minimum: 1,
+            maximum: 1000,
+            default: 5,
+            description: "Receives after which a failing message is dead-lettered",
+          }),
         },
-      },
-      required: ["sink"],
-      additionalProperties: false,
-    },
-    aws: awsSettingsSchema,
+        {
+          description:
+            "For a queue without a RedrivePolicy: where a message that keeps failing goes (one record with its body and error) before it is deleted",
+          additionalProperties: false,
+        },
+      ),
+    ),
+    aws: Type.Optional(awsSettingsSchema),
   },
-  required: ["queueUrl"],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
+/** The source's block in a pipeline file, as validated against `sqsSourceSchema` (defaults filled in). */
+export type SqsSourceConfig = ConfigOf<typeof sqsSourceSchema>;
+
+/**
+ * The options the source runs with: its block without `aws` (the context's clients carry it), and
+ * `allowedBuckets` as a set (unset: objects may come from any bucket). `visibilityTimeout` unset:
+ * the queue's own applies. `redeliveryDelaySeconds` is the delay after a first failure; it doubles
+ * with each receive, up to `maxRedeliveryDelaySeconds`. A larger announced object than
+ * `maxObjectBytes` is refused before its body is read. `deadLetter`, for a queue without a
+ * RedrivePolicy: a message failing at its `maxReceiveCount`-th receive or later is delivered to this
+ * sink of the pipeline, then deleted (only if that delivery succeeded).
+ */
+export type SqsSourceOptions = Readonly<
+  Omit<SqsSourceConfig, "aws" | "allowedBuckets" | "visibilityTimeout" | "deadLetter"> & {
+    visibilityTimeout: number | undefined;
+    allowedBuckets: ReadonlySet<string> | undefined;
+    deadLetter: Readonly<NonNullable<SqsSourceConfig["deadLetter"]>> | undefined;
+  }
+>;
+
+/** The source's options from its block, whose defaults the schema filled in. */
 export function resolveSqsSourceOptions(config: SqsSourceConfig): SqsSourceOptions {
   return {
     queueUrl: config.queueUrl,
-    waitTimeSeconds: config.waitTimeSeconds ?? DEFAULTS.waitTimeSeconds,
-    maxMessages: config.maxMessages ?? DEFAULTS.maxMessages,
+    waitTimeSeconds: config.waitTimeSeconds,
+    maxMessages: config.maxMessages,
     visibilityTimeout: config.visibilityTimeout,
-    concurrency: config.concurrency ?? DEFAULTS.concurrency,
+    concurrency: config.concurrency,
     allowedBuckets: config.allowedBuckets ? new Set(config.allowedBuckets) : undefined,
-    ignoreDigests: config.ignoreDigests ?? DEFAULTS.ignoreDigests,
-    redeliveryDelaySeconds: config.redeliveryDelaySeconds ?? DEFAULTS.redeliveryDelaySeconds,
-    maxRedeliveryDelaySeconds: config.maxRedeliveryDelaySeconds ?? DEFAULTS.maxRedeliveryDelaySeconds,
-    maxObjectBytes: config.maxObjectBytes ?? DEFAULTS.maxObjectBytes,
+    ignoreDigests: config.ignoreDigests,
+    redeliveryDelaySeconds: config.redeliveryDelaySeconds,
+    maxRedeliveryDelaySeconds: config.maxRedeliveryDelaySeconds,
+    maxObjectBytes: config.maxObjectBytes,
     deadLetter: config.deadLetter && {
       sink: config.deadLetter.sink,
-      maxReceiveCount: config.deadLetter.maxReceiveCount ?? DEFAULTS.deadLetterMaxReceiveCount,
+      maxReceiveCount: config.deadLetter.maxReceiveCount,
     },
   };
 }
@@ -201,14 +159,10 @@ export function checkSqsSourceConfig(
     }
   }
   const { redeliveryDelaySeconds, maxRedeliveryDelaySeconds } = config;
-  if (
-    redeliveryDelaySeconds !== undefined &&
-    maxRedeliveryDelaySeconds !== undefined &&
-    maxRedeliveryDelaySeconds < redeliveryDelaySeconds
-  ) {
+  if (maxRedeliveryDelaySeconds < redeliveryDelaySeconds) {
     problems.push({
       path: "maxRedeliveryDelaySeconds",
-      message: `${maxRedeliveryDelaySeconds} (${DEFAULTS.maxRedeliveryDelaySeconds} when unset) is below redeliveryDelaySeconds (${redeliveryDelaySeconds}): every redelivery would wait ${maxRedeliveryDelaySeconds} s; raise maxRedeliveryDelaySeconds or lower redeliveryDelaySeconds`,
+      message: `${maxRedeliveryDelaySeconds} (${sqsSourceSchema.properties.maxRedeliveryDelaySeconds.default} when unset) is below redeliveryDelaySeconds (${redeliveryDelaySeconds}): every redelivery would wait ${maxRedeliveryDelaySeconds} s; raise maxRedeliveryDelaySeconds or lower redeliveryDelaySeconds`,
     });
   }
   problems.push(...checkQueueUse(config.queueUrl, pipeline, file));

@@ -1,14 +1,9 @@
 import { definePlugin } from "@trailrouter/core";
-import {
-  checkSqsSourceConfig,
-  resolveSqsSourceOptions,
-  type SqsSourceConfig,
-  sqsSourceSchema,
-} from "./options.js";
+import { checkSqsSourceConfig, resolveSqsSourceOptions, sqsSourceSchema } from "./options.js";
 import { SqsSource } from "./source.js";
 
 /** Source plugin `sqs`: CloudTrail notifications from an SQS queue, objects from S3. */
-export const sqsSource = definePlugin<"source", SqsSourceConfig>({
+export const sqsSource = definePlugin({
   kind: "source",
   type: "sqs",
   description: "Long-polls an SQS queue for notifications of CloudTrail log files and reads them from S3",

@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { DeleteMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { awsClientFactory, type Envelope, type Source, TrailrouterError } from "@trailrouter/core";
+import {
+  awsClientFactory,
+  type Envelope,
+  type Source,
+  TrailrouterError,
+  withDefaults,
+} from "@trailrouter/core";
 import {
   awsOperation,
   type FaultProxy,
@@ -77,7 +83,7 @@ async function createSource(queueUrl: string) {
     (command) => commands.push(command),
   );
   const source = await sqsSource.create(
-    { type: "sqs", queueUrl, waitTimeSeconds: 0 },
+    withDefaults(sqsSource, { queueUrl, waitTimeSeconds: 0 }),
     pluginContext({ name: "source", aws }),
   );
   openSources.push(source);

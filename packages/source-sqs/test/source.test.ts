@@ -13,6 +13,8 @@ import {
   type Source,
   systemClock,
   TrailrouterError,
+  type WithoutDefaults,
+  withDefaults,
 } from "@trailrouter/core";
 import {
   awsOperation,
@@ -65,7 +67,7 @@ interface Harness {
 }
 
 async function createSource(
-  config: Omit<SqsSourceConfig, "queueUrl"> & { queueUrl: string },
+  config: WithoutDefaults<SqsSourceConfig> & { queueUrl: string },
   options: {
     clock?: Clock;
     onCommand?: (command: SentCommand) => void;
@@ -93,7 +95,7 @@ async function createSource(
   );
   const source = await sqsSource.create(
     // No long poll unless a test asks for one: a `once` run then ends as soon as the queue is empty.
-    { type: "sqs", waitTimeSeconds: 0, ...config },
+    withDefaults(sqsSource, { waitTimeSeconds: 0, ...config }),
     pluginContext({
       name: "source",
       logger,

@@ -2,11 +2,19 @@
  * The JSON Schema of a pipeline file, composed from every registered plugin's schema, and the
  * checks that turn a parsed file into a list of problems a person can act on.
  */
+
+import type { Static, TSchema } from "@sinclair/typebox";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import ajvFormats from "ajv-formats";
 import { closest, distance } from "fastest-levenshtein";
 import { type ConfigProblem, PluginError } from "../errors.js";
-import { type AnyPlugin, awsSettingsSchema, type JsonSchema, type PluginKind } from "../plugin.js";
+import {
+  type AnyPlugin,
+  awsSettingsSchema,
+  type ConfigOfPlugin,
+  type JsonSchema,
+  type PluginKind,
+} from "../plugin.js";
 import type { PluginRegistry } from "../registry.js";
 import { formatPath, formatPointer, joinPath, type PathSegment, pointerSegments } from "./paths.js";
 
@@ -44,13 +52,14 @@ function optionalDefaults(schema: JsonSchema): JsonSchema {
   const withDefault = new Set(
     Object.keys(properties).filter((name) => properties[name]?.default !== undefined),
   );
-  const required = schema.required as string[] | undefined;
+  const { required, ...rest } = schema as JsonSchema & { required?: string[] };
+  const stillRequired = (required ?? []).filter((name) => !withDefault.has(name));
   return {
-    ...schema,
+    ...rest,
     properties: Object.fromEntries(
       Object.entries(properties).map(([name, property]) => [name, optionalDefaults(property)]),
     ),
-    ...(required ? { required: required.filter((name) => !withDefault.has(name)) } : {}),
+    ...(stillRequired.length > 0 ? { required: stillRequired } : {}),
   };
 }
 
@@ -183,6 +192,54 @@ function compilePipelineSchema(registry: PluginRegistry): ValidateFunction {
       { cause: error },
     );
   }
+}
+
+/** What a file may give for options of type `T`: an option with a default may be left out, nested ones too. */
+export type WithoutDefaults<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: WithoutDefaults<T[K]> }
+    : T;
+
+/** Compiled once per plugin or schema, with the options the file is validated with. */
+const defaultFillers = new WeakMap<object, ValidateFunction>();
+
+/**
+ * `config` as a plugin's `create` gets it from a pipeline file: checked against the plugin's schema
+ * as a block of the file is, with the schema's defaults filled in (nested ones too), `type` set.
+ * For code and tests that call `create`, or a function of the plugin, without a file: the
+ * defaults stay written once, in the schema. Given a schema instead of a plugin (a TypeBox
+ * object's, say), the value with that schema's defaults. `config` is not changed. Throws a
+ * PluginError `InvalidPluginOptions` saying what the schema refuses.
+ */
+export function withDefaults<P extends AnyPlugin>(
+  plugin: P,
+  config: WithoutDefaults<ConfigOfPlugin<P>> & { type?: string },
+): ConfigOfPlugin<P> & { type: string };
+export function withDefaults<S extends TSchema>(schema: S, value: WithoutDefaults<Static<S>>): Static<S>;
+export function withDefaults(target: AnyPlugin | TSchema, value: unknown): unknown {
+  const plugin = isPlugin(target) ? target : undefined;
+  let validate = defaultFillers.get(target);
+  if (!validate) {
+    validate = newAjv().compile(plugin ? pluginBranch(plugin) : optionalDefaults(target as JsonSchema));
+    defaultFillers.set(target, validate);
+  }
+  const filled = structuredClone(value) as Record<string, unknown>;
+  if (plugin) filled.type = plugin.type;
+  if (validate(filled)) return filled;
+  const what = plugin ? `the ${plugin.kind} plugin "${plugin.type}"` : "the schema";
+  const reasons = (validate.errors ?? []).map(
+    (error) => `${formatPath(pointerSegments(error.instancePath, filled)) || "options"} ${error.message}`,
+  );
+  throw new PluginError(
+    "InvalidPluginOptions",
+    `options refused by ${what}: ${reasons.join("; ")}`,
+    plugin ? { kind: plugin.kind, type: plugin.type } : {},
+  );
+}
+
+function isPlugin(target: AnyPlugin | TSchema): target is AnyPlugin {
+  return typeof (target as AnyPlugin).create === "function" && typeof target.kind === "string";
 }
 
 /**

@@ -1,29 +1,26 @@
+import { type Static, Type } from "@sinclair/typebox";
 import { definePlugin } from "../plugin.js";
 
-export interface EventNameMatcherConfig {
-  /** The CloudTrail event names to match, e.g. `["CreateUser", "DeleteUser"]`. */
-  names: string[];
-}
+const eventNameMatcherSchema = Type.Object(
+  {
+    names: Type.Array(Type.String({ minLength: 1 }), {
+      description: "CloudTrail event names, matched exactly (case-sensitive)",
+      minItems: 1,
+      uniqueItems: true,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** `names`: the CloudTrail event names to match, e.g. `["CreateUser", "DeleteUser"]`. */
+export type EventNameMatcherConfig = Static<typeof eventNameMatcherSchema>;
 
 /** `match: { type: event-name, names: [CreateUser, DeleteUser] }`: the record's eventName is one of `names`. */
-export const eventNameMatcher = definePlugin<"matcher", EventNameMatcherConfig>({
+export const eventNameMatcher = definePlugin({
   kind: "matcher",
   type: "event-name",
   description: "Matches CloudTrail records whose eventName is one of the given names",
-  schema: {
-    type: "object",
-    properties: {
-      names: {
-        type: "array",
-        description: "CloudTrail event names, matched exactly (case-sensitive)",
-        items: { type: "string", minLength: 1 },
-        minItems: 1,
-        uniqueItems: true,
-      },
-    },
-    required: ["names"],
-    additionalProperties: false,
-  },
+  schema: eventNameMatcherSchema,
   create(config) {
     const names = new Set(config.names);
     return {

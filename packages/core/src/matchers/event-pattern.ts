@@ -1,30 +1,33 @@
+import { type Static, Type } from "@sinclair/typebox";
 import { compileEventPattern, compilePatterns, PatternError } from "@trailrouter/event-pattern";
 import { TrailrouterError } from "../errors.js";
 import type { MatcherSet } from "../interfaces.js";
 import { definePlugin } from "../plugin.js";
 
-export interface EventPatternMatcherConfig {
-  /** An EventBridge event pattern, applied to the CloudTrail record itself (not to an EventBridge envelope). */
-  pattern: Record<string, unknown>;
-}
+const eventPatternMatcherSchema = Type.Object(
+  {
+    // Any JSON object: its grammar is the pattern library's, checked by `validate`.
+    pattern: Type.Unsafe<Record<string, unknown>>({
+      type: "object",
+      description:
+        'An EventBridge event pattern over the CloudTrail record\'s fields, e.g. { "eventSource": ["iam.amazonaws.com"], "eventName": [{ "prefix": "Create" }] }',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * `pattern`: an EventBridge event pattern, applied to the CloudTrail record itself (not to an
+ * EventBridge envelope).
+ */
+export type EventPatternMatcherConfig = Static<typeof eventPatternMatcherSchema>;
 
 /** `match: { type: event-pattern, pattern: { eventName: [CreateUser] } }` */
-export const eventPatternMatcher = definePlugin<"matcher", EventPatternMatcherConfig>({
+export const eventPatternMatcher = definePlugin({
   kind: "matcher",
   type: "event-pattern",
   description: "Matches CloudTrail records with an EventBridge event pattern applied to the record itself",
-  schema: {
-    type: "object",
-    properties: {
-      pattern: {
-        type: "object",
-        description:
-          'An EventBridge event pattern over the CloudTrail record\'s fields, e.g. { "eventSource": ["iam.amazonaws.com"], "eventName": [{ "prefix": "Create" }] }',
-      },
-    },
-    required: ["pattern"],
-    additionalProperties: false,
-  },
+  schema: eventPatternMatcherSchema,
   validate(config) {
     try {
       compileEventPattern(config.pattern);
