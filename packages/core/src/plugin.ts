@@ -1,14 +1,7 @@
-import { type Static, type TObject, Type } from "@sinclair/typebox";
+import type { Static, TObject } from "@sinclair/typebox";
 import type { DependencyContainer } from "tsyringe";
 import type { Decoder, Matcher, MatcherSet, Sink, Source } from "./interfaces.js";
-import {
-  type AwsClientFactory,
-  type Clock,
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  type Logger,
-  type PipelineMetrics,
-} from "./services.js";
+import type { AwsClientFactory, Clock, Logger, PipelineMetrics } from "./services.js";
 
 /** What each kind of plugin creates. */
 export interface PluginKinds {
@@ -127,42 +120,4 @@ export function definePlugin<K extends PluginKind, Config>(plugin: Plugin<K, Con
   return plugin;
 }
 
-/**
- * The `aws` override block a plugin may accept; add it to the plugin's `properties` as
- * `aws: Type.Optional(awsSettingsSchema)`. Its options have no `default`: the file's, the
- * pipeline's and the plugin's blocks are merged, and a default would hide the outer ones.
- */
-export const awsSettingsSchema = Type.Object(
-  {
-    region: Type.Optional(
-      Type.String({ minLength: 1, description: "AWS region (else AWS_REGION, the profile, ...)" }),
-    ),
-    endpoint: Type.Optional(
-      Type.String({
-        format: "uri",
-        description: "Endpoint URL, for a local emulator or a VPC endpoint (else AWS_ENDPOINT_URL*)",
-      }),
-    ),
-    forcePathStyle: Type.Optional(
-      Type.Boolean({ description: "S3 path-style addressing (bucket in the path, not the host)" }),
-    ),
-    maxAttempts: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: 20,
-        description: `Attempts per AWS request, the SDK's standard retries included (default ${DEFAULT_MAX_ATTEMPTS})`,
-      }),
-    ),
-    requestTimeoutMs: Type.Optional(
-      Type.Integer({
-        minimum: 100,
-        maximum: 600_000,
-        description: `A request whose connection stays silent this long fails and is retried (default ${DEFAULT_REQUEST_TIMEOUT_MS})`,
-      }),
-    ),
-  },
-  {
-    description: "AWS client settings for this plugin, over the pipeline's and the file's",
-    additionalProperties: false,
-  },
-);
+export { awsSettingsSchema } from "./services.js";

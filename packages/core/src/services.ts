@@ -2,9 +2,8 @@
  * Services a pipeline's plugins share, registered in tsyringe under explicit tokens (no
  * decorator metadata): logger, clock, metrics, AWS client factory.
  */
-import type { Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import type { Logger as PinoLogger } from "pino";
-import type { awsSettingsSchema } from "./plugin.js";
 
 export type Logger = PinoLogger;
 
@@ -58,6 +57,46 @@ export const DEFAULT_MAX_ATTEMPTS = 5;
 
 /** Long enough for a 20 s long poll and a slow S3 read; short enough that a dead peer is noticed. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * The `aws` override block a plugin may accept; add it to the plugin's `properties` as
+ * `aws: Type.Optional(awsSettingsSchema)`. Its options have no `default`: the file's, the
+ * pipeline's and the plugin's blocks are merged, and a default would hide the outer ones.
+ */
+export const awsSettingsSchema = Type.Object(
+  {
+    region: Type.Optional(
+      Type.String({ minLength: 1, description: "AWS region (else AWS_REGION, the profile, ...)" }),
+    ),
+    endpoint: Type.Optional(
+      Type.String({
+        format: "uri",
+        description: "Endpoint URL, for a local emulator or a VPC endpoint (else AWS_ENDPOINT_URL*)",
+      }),
+    ),
+    forcePathStyle: Type.Optional(
+      Type.Boolean({ description: "S3 path-style addressing (bucket in the path, not the host)" }),
+    ),
+    maxAttempts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 20,
+        description: `Attempts per AWS request, the SDK's standard retries included (default ${DEFAULT_MAX_ATTEMPTS})`,
+      }),
+    ),
+    requestTimeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 600_000,
+        description: `A request whose connection stays silent this long fails and is retried (default ${DEFAULT_REQUEST_TIMEOUT_MS})`,
+      }),
+    ),
+  },
+  {
+    description: "AWS client settings for this plugin, over the pipeline's and the file's",
+    additionalProperties: false,
+  },
+);
 
 /** Builds AWS SDK clients with the merged settings; unset values fall back to the SDK's chain. */
 export interface AwsClientFactory {

@@ -14,15 +14,19 @@ import {
   type PluginKinds,
   PluginRegistry,
   parsePipelineText,
+  type WithoutDefaults,
 } from "@trailrouter/core";
 import { cloudtrailDecoder } from "@trailrouter/decoder-cloudtrail";
 import { memorySink, memorySource } from "./memory.js";
 import { pluginContext } from "./plugin-context.js";
 
-/** A plugin's options as a pipeline file may write them: those with a default may be left out. */
+/**
+ * A plugin's options as a pipeline file may write them: those with a default may be left out, at
+ * any depth (`retry: { attempts: 3 }`).
+ */
 export type PluginOptions<P> =
   P extends Plugin<PluginKind, infer Config>
-    ? Partial<Omit<Config, "type">> & Record<string, unknown>
+    ? WithoutDefaults<Omit<Config, "type">> & Record<string, unknown>
     : never;
 
 /**
