@@ -44,13 +44,9 @@ export async function loadPipelineFile(
   options: LoadPipelineOptions,
 ): Promise<LoadedPipelineFile> {
   const absolute = path.resolve(file);
-  let text: string;
-  try {
-    text = await readFile(absolute, "utf8");
-  } catch (error) {
-    throw new ConfigError([{ path: "", message: `cannot read the file: ${readFailure(error)}` }], absolute);
-  }
-  return parsePipelineText(text, { ...options, path: absolute, baseDir: path.dirname(absolute) });
+  const read = await readPipelineFile(absolute);
+  if ("problem" in read) throw new ConfigError([read.problem], absolute);
+  return parsePipelineText(read.text, { ...options, path: absolute, baseDir: path.dirname(absolute) });
 }
 
 export async function parsePipelineText(
@@ -59,18 +55,8 @@ export async function parsePipelineText(
 ): Promise<LoadedPipelineFile> {
   const source = options.path ?? "<inline>";
   const baseDir = options.baseDir ?? process.cwd();
-  const format = options.format ?? (path.extname(source).toLowerCase() === ".json" ? "json" : "yaml");
-  const content = text.replace(/^\uFEFF/, "");
-
-  const parsed = format === "json" ? parseJson(content) : parseYaml(content);
+  const parsed = parsePipelineDocument(text, options.format ?? formatOf(source));
   if (parsed.problems.length > 0) throw new ConfigError(parsed.problems, source);
-  const tooDeep = firstTooDeep(parsed.value, MAX_FILE_DEPTH);
-  if (tooDeep) {
-    throw new ConfigError(
-      [{ path: formatPath(tooDeep), message: `nested more than ${MAX_FILE_DEPTH} levels deep` }],
-      source,
-    );
-  }
 
   const interpolated = interpolateEnv(parsed.value, options.env ?? process.env);
   const document = interpolated.value;
@@ -91,20 +77,37 @@ export async function parsePipelineText(
  */
 export async function loadFilePlugins(file: string, options: LoadPipelineOptions): Promise<ConfigProblem[]> {
   const absolute = path.resolve(file);
-  let text: string;
-  try {
-    text = await readFile(absolute, "utf8");
-  } catch (error) {
-    return [{ path: "", message: `cannot read the file: ${readFailure(error)}` }];
-  }
-  const content = text.replace(/^\uFEFF/, "");
-  const parsed = path.extname(absolute).toLowerCase() === ".json" ? parseJson(content) : parseYaml(content);
+  const read = await readPipelineFile(absolute);
+  if ("problem" in read) return [read.problem];
+  const parsed = parsePipelineDocument(read.text, formatOf(absolute));
   if (parsed.problems.length > 0) return parsed.problems;
-  if (firstTooDeep(parsed.value, MAX_FILE_DEPTH)) {
-    return [{ path: "", message: `nested more than ${MAX_FILE_DEPTH} levels deep` }];
-  }
   const interpolated = interpolateEnv(parsed.value, options.env ?? process.env);
   return loadPluginModules(interpolated.value, options.registry, path.dirname(absolute));
+}
+
+/** `.json` is JSON; anything else YAML, which also reads JSON. */
+function formatOf(file: string): PipelineFileFormat {
+  return path.extname(file).toLowerCase() === ".json" ? "json" : "yaml";
+}
+
+async function readPipelineFile(absolute: string): Promise<{ text: string } | { problem: ConfigProblem }> {
+  try {
+    return { text: await readFile(absolute, "utf8") };
+  } catch (error) {
+    return { problem: { path: "", message: `cannot read the file: ${readFailure(error)}` } };
+  }
+}
+
+/** The file's value, or the problems that stop it there: syntax, duplicate keys, nesting. */
+function parsePipelineDocument(text: string, format: PipelineFileFormat): Parsed {
+  const content = text.replace(/^\uFEFF/, "");
+  return format === "json" ? parseJson(content) : parseYaml(content);
+}
+
+/** The problem of a value nested deeper than a pipeline file may be, if it is. */
+function depthProblem(value: unknown): ConfigProblem | undefined {
+  const tooDeep = firstTooDeep(value, MAX_FILE_DEPTH);
+  return tooDeep && { path: formatPath(tooDeep), message: `nested more than ${MAX_FILE_DEPTH} levels deep` };
 }
 
 function readFailure(error: unknown): string {
@@ -175,8 +178,9 @@ export function firstTooDeep(value: unknown, limit: number): PathSegment[] | und
 function parseJson(text: string): Parsed {
   try {
     const value: unknown = JSON.parse(text);
-    // Too deep for the duplicate-key walk: the depth check reports it.
-    if (firstTooDeep(value, MAX_FILE_DEPTH)) return { value, problems: [] };
+    // Checked before the duplicate-key walk, which a file this deep would overflow.
+    const deep = depthProblem(value);
+    if (deep) return { value: undefined, problems: [deep] };
     return { value, problems: duplicateKeys(parseDocument(text, YAML_OPTIONS), text) };
   } catch (error) {
     // V8 does not always say where (`Unexpected token '}', "..." is not valid JSON`): then a
@@ -221,7 +225,9 @@ function parseYaml(text: string): Parsed {
   const duplicates = duplicateKeys(document, text);
   if (duplicates.length > 0) return { value: undefined, problems: duplicates };
   try {
-    return { value: document.toJS(), problems: [] };
+    const value: unknown = document.toJS();
+    const deep = depthProblem(value);
+    return deep ? { value: undefined, problems: [deep] } : { value, problems: [] };
   } catch (error) {
     if (error instanceof RangeError)
       return { value: undefined, problems: [{ path: "", message: tooDeepForParser }] };
