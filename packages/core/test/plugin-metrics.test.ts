@@ -6,7 +6,6 @@ import {
   type AnyPlugin,
   builtinPlugins,
   definePlugin,
-  type Envelope,
   PluginError,
   PluginRegistry,
   parsePipelineText,
@@ -16,37 +15,14 @@ import {
 } from "@trailrouter/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { jsonRecordsDecoder } from "./support.js";
+import { jsonRecordsDecoder, oneMessageSource } from "./support.js";
 
 const records: TrailRecord[] = [
   { eventID: "1", eventName: "CreateUser", eventSource: "iam.amazonaws.com" },
   { eventID: "2", eventName: "DeleteUser", eventSource: "iam.amazonaws.com" },
 ];
 
-const source = definePlugin({
-  kind: "source",
-  type: "memory",
-  schema: { type: "object", properties: {} },
-  create: () => ({
-    async *receive() {
-      const envelope: Envelope = {
-        id: "m1",
-        receiveCount: 1,
-        async *objects() {
-          yield {
-            bucket: "b",
-            key: "k",
-            body: new TextEncoder().encode(JSON.stringify({ Records: records })),
-          };
-        },
-        ack: async () => {},
-        nack: async () => {},
-      };
-      yield envelope;
-    },
-    close: async () => {},
-  }),
-});
+const source = oneMessageSource(records).plugin;
 
 /** A sink counting its requests by outcome and timing them, as a webhook sink would. */
 const countingSink = definePlugin({

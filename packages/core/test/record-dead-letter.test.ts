@@ -8,7 +8,6 @@ import {
   builtinPlugins,
   DeliveryError,
   definePlugin,
-  type Envelope,
   type FailedDelivery,
   PluginRegistry,
   parsePipelineText,
@@ -18,7 +17,7 @@ import {
 } from "@trailrouter/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { jsonRecordsDecoder } from "./support.js";
+import { jsonRecordsDecoder, oneMessageSource } from "./support.js";
 
 /** How a sink answers each record: delivered, or failed for good or for now. */
 type Verdict = "ok" | "permanent" | "too-large" | "transient";
@@ -31,34 +30,12 @@ const CODES: Record<Exclude<Verdict, "ok">, string> = {
 type Judge = (record: TrailRecord, sink: string) => Verdict;
 
 function world(records: TrailRecord[], judge: Judge, maxRecordBytes?: number) {
-  const acked: string[] = [];
-  const nacked: string[] = [];
   const received = new Map<string, TrailRecord[]>();
   /** Every record each deliver call was given, as [sink, eventID]. */
   const seen: (readonly [string, string | undefined])[] = [];
-  const source = definePlugin({
-    kind: "source",
-    type: "memory",
-    schema: { type: "object", properties: {} },
-    create: () => ({
-      async *receive() {
-        const envelope: Envelope = {
-          id: "m1",
-          receiveCount: 1,
-          async *objects() {
-            yield {
-              bucket: "trail-bucket",
-              key: "AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/04/file.json.gz",
-              body: new TextEncoder().encode(JSON.stringify({ Records: records })),
-            };
-          },
-          ack: async () => void acked.push("m1"),
-          nack: async () => void nacked.push("m1"),
-        };
-        yield envelope;
-      },
-      close: async () => {},
-    }),
+  const { plugin: source, settled } = oneMessageSource(records, {
+    bucket: "trail-bucket",
+    key: "AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/04/file.json.gz",
   });
   const sink = definePlugin({
     kind: "sink",
@@ -86,7 +63,18 @@ function world(records: TrailRecord[], judge: Judge, maxRecordBytes?: number) {
       close: async () => {},
     }),
   });
-  return { plugins: [source, sink] as AnyPlugin[], acked, nacked, received, seen };
+  const ids = (outcome: "acked" | "nacked") => (settled.includes(outcome) ? ["m1"] : []);
+  return {
+    plugins: [source, sink] as AnyPlugin[],
+    get acked() {
+      return ids("acked");
+    },
+    get nacked() {
+      return ids("nacked");
+    },
+    received,
+    seen,
+  };
 }
 
 const pipeline = (deadLetter: boolean) => `

@@ -7,6 +7,7 @@ import {
   DecodeError,
   type DecodeOptions,
   definePlugin,
+  type Envelope,
   type SourceObject,
   type TrailRecord,
 } from "@trailrouter/core";
@@ -50,3 +51,35 @@ export function jsonRecordsDecoderPlugin(tally: { skipped: number } = { skipped:
 
 /** The decoder the core tests' pipelines get by default. */
 export const jsonRecordsDecoder = jsonRecordsDecoderPlugin();
+
+/**
+ * Source `memory`: one message `m1` announcing one log file of `records` at `bucket`/`key`;
+ * `settled` lists how it ended (`acked`, `nacked`).
+ */
+export function oneMessageSource(
+  records: readonly TrailRecord[],
+  location: { bucket: string; key: string } = { bucket: "b", key: "k" },
+) {
+  const settled: ("acked" | "nacked")[] = [];
+  const plugin = definePlugin({
+    kind: "source",
+    type: "memory",
+    schema: { type: "object", properties: {} },
+    create: () => ({
+      async *receive() {
+        const envelope: Envelope = {
+          id: "m1",
+          receiveCount: 1,
+          async *objects() {
+            yield { ...location, body: new TextEncoder().encode(JSON.stringify({ Records: records })) };
+          },
+          ack: async () => void settled.push("acked"),
+          nack: async () => void settled.push("nacked"),
+        };
+        yield envelope;
+      },
+      close: async () => {},
+    }),
+  });
+  return { plugin, settled };
+}
