@@ -490,23 +490,23 @@ export class Pipeline {
       );
       return false;
     }
-    const counts = new Map<string, number>();
+    // One count per refusing sink and code: what the counter and the log line both give.
+    const refusals = new Map<string, { sink: string; code: string; count: number }>();
     for (const { failure, origin } of letters) {
-      const key = `${origin.sink}\u0000${codeOf(failure.error)}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+      const code = codeOf(failure.error);
+      const key = JSON.stringify([origin.sink, code]);
+      const refusal = refusals.get(key) ?? { sink: origin.sink, code, count: 0 };
+      refusal.count++;
+      refusals.set(key, refusal);
     }
-    for (const [key, count] of counts) {
-      const [sinkName, code] = key.split("\u0000") as [string, string];
-      this.metrics.deadLettered(sinkName, code, count);
+    for (const { sink: refusedBy, code, count } of refusals.values()) {
+      this.metrics.deadLettered(refusedBy, code, count);
     }
     this.logger.warn(
       {
         ...where,
         deadLetterSink: name,
-        refused: [...counts].map(([key, count]) => {
-          const [sinkName, code] = key.split("\u0000");
-          return { sink: sinkName, code, count };
-        }),
+        refused: [...refusals.values()],
         eventIDs: letters.slice(0, 10).map((l) => l.failure.record.eventID),
       },
       `${letters.length} record(s) refused for good, delivered to the recordDeadLetter sink "${name}"`,

@@ -17,9 +17,8 @@ const SUMMARY_FIELDS = [
   "recipientAccountId",
 ] as const;
 
-/** What the dead-letter sink receives for one refused record. */
-export interface RecordDeadLetter extends TrailRecord {
-  readonly trailrouterRecordDeadLetter: 1;
+/** Where a refused record came from and went: what its dead letter names. */
+export interface DeadLetterOrigin {
   readonly pipeline: string;
   /** The sink that refused the record, and the routes that sent it there. */
   readonly sink: string;
@@ -28,6 +27,12 @@ export interface RecordDeadLetter extends TrailRecord {
   /** The log file the record came from: it is still there, whole. */
   readonly bucket: string;
   readonly key: string;
+  readonly failedAt: Date;
+}
+
+/** What the dead-letter sink receives for one refused record. */
+export interface RecordDeadLetter extends TrailRecord, Omit<DeadLetterOrigin, "failedAt"> {
+  readonly trailrouterRecordDeadLetter: 1;
   /** ISO 8601. */
   readonly failedAt: string;
   readonly error: { readonly code: string; readonly message: string };
@@ -36,16 +41,6 @@ export interface RecordDeadLetter extends TrailRecord {
   /** Why `record` is absent, and its identifying fields instead. */
   readonly recordOmitted?: string;
   readonly recordSummary?: Partial<Record<(typeof SUMMARY_FIELDS)[number], unknown>>;
-}
-
-export interface DeadLetterOrigin {
-  readonly pipeline: string;
-  readonly sink: string;
-  readonly routes: readonly string[];
-  readonly messageId: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly failedAt: Date;
 }
 
 export function codeOf(error: Error): string {
